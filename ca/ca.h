@@ -1,0 +1,144 @@
+/*
+ * ca/ca.h - the certificate authority: the CA ceremony, profiles and
+ * issuance from a CSR, signed inside the token and recorded durably.
+ *
+ * A struct ca owns its struct hsm (token session, CA keys), its struct
+ * store and its CA certificates.  ca_issue() is safe from several
+ * threads at once.
+ */
+#ifndef HSMCA_CA_H
+#define HSMCA_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "hsm/hsm.h"
+#include "store/store.h"
+
+struct ca;
+
+/* Seconds since the epoch; the clock is injectable for tests. */
+typedef int64_t (*ca_clock_fn)(void *arg);
+
+/* --- ceremony -------------------------------------------------------- */
+
+struct ca_init_params {
+	const char *state_dir;		/* created when missing */
+	struct hsmca_config *cfg;	/* defaults plus --set values */
+	enum hsm_key_type key_type;	/* HSM_KEY_NONE: cfg ca.key_type */
+	bool create_token;		/* make a SoftHSM2 token in state_dir */
+	ca_clock_fn clock;		/* NULL: real time */
+	void *clock_arg;
+};
+
+/*
+ * The CA ceremony.  When create_token is set: writes
+ * STATE/softhsm2.conf and STATE/tokens/, creates a token, writes its
+ * random user and SO PINs to STATE/token.pin and STATE/so.pin (0600) and
+ * points the config at them.  Then generates the root and issuing keys in
+ * the token, self-signs the root, signs the issuing certificate with it,
+ * writes both as PEM, writes the documented STATE/hsmca.conf and creates
+ * the store.  Refuses (HSMCA_EEXIST) when STATE already holds a CA or the
+ * token already holds the keys; nothing is overwritten.
+ */
+int ca_init(const struct ca_init_params *params, struct hsmca_err *err);
+
+/* --- the open CA ------------------------------------------------------ */
+
+/*
+ * Open the CA whose state is in `state_dir`, configured by `cfg` (loaded
+ * from STATE/hsmca.conf plus overrides): log in to the token, open the
+ * CA keys and certificates and the store, check that each certificate
+ * matches its key.  On success *out belongs to the caller (ca_close()).
+ */
+int ca_open(const char *state_dir, const struct hsmca_config *cfg,
+    struct ca **out, struct hsmca_err *err);
+
+void ca_close(struct ca *ca);
+
+/* Replace the clock (tests).  NULL restores real time. */
+void ca_set_clock(struct ca *ca, ca_clock_fn clock, void *arg);
+int64_t ca_now(const struct ca *ca);
+
+/* Borrowed pointers, valid until ca_close(). */
+struct store *ca_store(struct ca *ca);
+X509 *ca_root_cert(const struct ca *ca);
+X509 *ca_issuing_cert(const struct ca *ca);
+struct hsm_key *ca_issuing_key(const struct ca *ca);
+
+/* --- profiles -------------------------------------------------------- */
+
+struct ca_profile {
+	char name[STORE_PROFILE_MAX];
+	int64_t validity_secs;	/* notAfter - notBefore + 1 */
+	int max_names;
+	bool wildcard;
+	bool ip;
+};
+
+/* Look up a profile by name (NULL: the default).  HSMCA_ENOTFOUND. */
+int ca_profile_get(const struct ca *ca, const char *name,
+    struct ca_profile *out, struct hsmca_err *err);
+
+/*
+ * The CA/B Forum maximum subscriber validity in force at `at`, in
+ * seconds, counted notBefore through notAfter inclusive: 398 days before
+ * 2026-03-15, 200 days from then, 100 days from 2027-03-15, 47 days from
+ * 2029-03-15.
+ */
+int64_t ca_max_validity(int64_t at);
+
+/* --- issuance -------------------------------------------------------- */
+
+/*
+ * Read a CSR in PEM or DER.  On success *der (malloc'd, caller frees)
+ * holds its DER.  HSMCA_EINVAL ("badCSR") with a precise detail.
+ */
+int ca_csr_read(const unsigned char *buf, size_t len, unsigned char **der,
+    size_t *der_len, struct hsmca_err *err);
+
+struct ca_issue_req {
+	const unsigned char *csr_der;
+	size_t csr_len;
+	const char *profile;	/* NULL: ca.default_profile */
+	uint64_t account_id;	/* 0: none */
+	uint64_t lineage_id;	/* 0: none */
+};
+
+struct ca_issued {
+	unsigned char serial[STORE_SERIAL_MAX];
+	size_t serial_len;
+	int64_t not_before, not_after;
+	unsigned char *der;	/* leaf certificate */
+	size_t der_len;
+	char *chain_pem;	/* leaf then issuing CA, PEM */
+};
+
+/*
+ * Issue a certificate for the CSR: verify its signature, apply the key
+ * and name policy and the profile, build the certificate with a fresh
+ * random serial, lint it against the profile and the CA/B Forum baseline
+ * (a failure is HSMCA_ELINT and nothing is signed), sign it in the
+ * token, and store the record durably before returning.  Errors carry
+ * an ACME problem type: badCSR, badPublicKey, rejectedIdentifier,
+ * unsupportedIdentifier, serverInternal.  On success *out belongs to the
+ * caller (ca_issued_free()).
+ */
+int ca_issue(struct ca *ca, const struct ca_issue_req *req,
+    struct ca_issued **out, struct hsmca_err *err);
+
+void ca_issued_free(struct ca_issued *issued);
+
+/* Serial as lower-case hex (2*len+1 bytes in out). */
+void ca_serial_hex(const unsigned char *serial, size_t len, char *out);
+/* Parse hex (colons allowed) into serial; HSMCA_EINVAL when malformed. */
+int ca_serial_parse(const char *hex, unsigned char *serial, size_t *len,
+    struct hsmca_err *err);
+
+#endif
