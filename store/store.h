@@ -51,6 +51,13 @@ void store_close(struct store *st);
  * discard them (store_txn_error() returns the first failure of the
  * store_*_put calls it made, so `return store_txn_error(txn);` is the
  * usual last line).  It must not block nor call store_write().
+ *
+ * A write function may run more than once: when the map fills up the
+ * whole batch is discarded and rerun after the map grows.  It must
+ * therefore change nothing outside `txn` (keep results in `arg` and
+ * overwrite, don't accumulate).  When it returns 0 but one of its puts
+ * failed, its writes are discarded and store_write() returns that
+ * put's error.
  */
 typedef int (*store_write_fn)(struct store_txn *txn, void *arg);
 
@@ -64,6 +71,17 @@ int store_write(struct store *st, store_write_fn fn, void *arg,
 
 /* First error recorded by a put in this transaction, or 0. */
 int store_txn_error(const struct store_txn *txn);
+
+/* Counters since store_open(), for tests and benchmarks. */
+struct store_stats {
+	uint64_t commits;	/* durable LMDB commits (batches) */
+	uint64_t writes;	/* store_write() calls those commits carried */
+	uint64_t map_grows;	/* times the map was doubled */
+	size_t map_size;	/* current map size in bytes */
+};
+
+/* Fill *out with the store's counters.  Returns 0. */
+int store_stats(struct store *st, struct store_stats *out);
 
 /* --- certificates --------------------------------------------------- */
 
