@@ -94,6 +94,13 @@ int ca_profile_get(const struct ca *ca, const char *name,
  */
 int64_t ca_max_validity(int64_t at);
 
+/*
+ * Refuse (HSMCA_EPOLICY, "malformed") a profile whose validity exceeds
+ * ca_max_validity(at); the detail names the profile and the limit.
+ */
+int ca_profile_check_validity(const struct ca_profile *profile, int64_t at,
+    struct hsmca_err *err);
+
 /* --- issuance -------------------------------------------------------- */
 
 /*
@@ -134,6 +141,69 @@ int ca_issue(struct ca *ca, const struct ca_issue_req *req,
     struct ca_issued **out, struct hsmca_err *err);
 
 void ca_issued_free(struct ca_issued *issued);
+
+/* --- CSR checks (no token needed; also the fuzz target's entry) ------ */
+
+/* A parsed, verified CSR and the identifiers it asks for. */
+struct ca_csr {
+	X509_REQ *req;		/* owned */
+	EVP_PKEY *pubkey;	/* owned by req */
+	bool rsa;		/* RSA key (else EC P-256/P-384) */
+	char **names;		/* nnames lower-case, deduplicated: the CN
+				   first when present, then the SAN entries
+				   in CSR order; IP addresses in inet_ntop
+				   text form */
+	size_t nnames;
+	size_t ndns;		/* how many of names are DNS names */
+};
+
+/*
+ * Parse the DER CSR (exact length), verify its self-signature, apply the
+ * key policy (ca_key_check) and the name rules of `profile` (NULL: any
+ * profile feature allowed, 100 names).  Errors carry the ACME type:
+ * badCSR, badPublicKey, rejectedIdentifier, unsupportedIdentifier.  On
+ * success *out belongs to the caller (ca_csr_free()).
+ */
+int ca_csr_check(const unsigned char *der, size_t len,
+    const struct ca_profile *profile, struct ca_csr **out,
+    struct hsmca_err *err);
+
+void ca_csr_free(struct ca_csr *csr);
+
+/*
+ * The subscriber key policy: RSA 2048..8192 bits with e = 65537, or EC
+ * on P-256 or P-384.  *rsa tells which (may be NULL).  HSMCA_EPOLICY
+ * ("badPublicKey") naming the rule otherwise.
+ */
+int ca_key_check(EVP_PKEY *pkey, bool *rsa, struct hsmca_err *err);
+
+/* --- lint ------------------------------------------------------------ */
+
+/* What a to-be-signed subscriber certificate must agree with. */
+struct ca_lint_ctx {
+	const X509_NAME *issuer_name;		/* issuing CA subject */
+	const ASN1_OCTET_STRING *issuer_ski;	/* issuing CA SKI */
+	const struct ca_profile *profile;
+	const char *const *names;	/* validated names, SAN order */
+	size_t nnames;
+	int64_t now;			/* signing time */
+};
+
+/*
+ * Check the finished, unsigned certificate `x` against RFC 5280, the
+ * CA/B Forum baseline requirements and `ctx`.  HSMCA_ELINT naming the
+ * first failed rule.  `x` is not modified.
+ */
+int ca_lint(X509 *x, const struct ca_lint_ctx *ctx, struct hsmca_err *err);
+
+/* --- serials --------------------------------------------------------- */
+
+/*
+ * The CRL shard of a serial: the serial (an unsigned big-endian number)
+ * modulo `nshards`.  Stable: CRL building uses the same function.
+ */
+uint32_t ca_crl_shard(const unsigned char *serial, size_t len,
+    uint32_t nshards);
 
 /* Serial as lower-case hex (2*len+1 bytes in out). */
 void ca_serial_hex(const unsigned char *serial, size_t len, char *out);

@@ -1,0 +1,284 @@
+/*
+ * ca/issue.c - issuance: from a checked CSR to a signed, stored
+ * subscriber certificate.  Runs concurrently; it only reads struct ca.
+ */
+#include "ca/ca_int.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#define SERIAL_TRIES 4
+
+/* A fresh serial not yet in the store (the store's put is the final
+ * guard against a race between two issuers drawing the same one). */
+static int
+serial_pick(struct ca *ca, unsigned char serial[CA_SERIAL_LEN],
+    struct hsmca_err *err)
+{
+	int rc;
+
+	for (int i = 0; i < SERIAL_TRIES; i++) {
+		if ((rc = ca_serial_new(serial, err)) != 0)
+			return rc;
+		if ((rc = store_cert_exists(ca->store, serial,
+		    CA_SERIAL_LEN)) == 0)
+			return 0;
+		if (rc < 0)
+			return hsmca_err_set(err, rc, "serverInternal",
+			    "store: cannot look up a serial (%s)",
+			    hsmca_code_name(rc));
+	}
+	return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
+	    "%d random serials in a row are already stored; the random "
+	    "source is broken", SERIAL_TRIES);
+}
+
+/* subjectAltName: dNSName for names, iPAddress for address literals. */
+static GENERAL_NAMES *
+san_build(const struct ca_csr *csr)
+{
+	GENERAL_NAMES *gens;
+	unsigned char addr[16];
+
+	if ((gens = GENERAL_NAMES_new()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < csr->nnames; i++) {
+		const char *v = csr->names[i];
+		GENERAL_NAME *g;
+		ASN1_STRING *s;
+		int alen = 0;
+
+		if ((g = GENERAL_NAME_new()) == NULL)
+			goto fail;
+		if (inet_pton(AF_INET, v, addr) == 1)
+			alen = 4;
+		else if (inet_pton(AF_INET6, v, addr) == 1)
+			alen = 16;
+		if (alen != 0) {
+			g->type = GEN_IPADD;
+			s = g->d.iPAddress = ASN1_OCTET_STRING_new();
+			if (s == NULL || ASN1_STRING_set(s, addr, alen) != 1)
+				goto fail_g;
+		} else {
+			g->type = GEN_DNS;
+			s = g->d.dNSName = ASN1_IA5STRING_new();
+			if (s == NULL || ASN1_STRING_set(s, v, -1) != 1)
+				goto fail_g;
+		}
+		if (sk_GENERAL_NAME_push(gens, g) <= 0)
+			goto fail_g;
+		continue;
+fail_g:
+		GENERAL_NAME_free(g);
+		goto fail;
+	}
+	return gens;
+fail:
+	GENERAL_NAMES_free(gens);
+	return NULL;
+}
+
+/*
+ * The to-be-signed certificate.  CA/B BR 7.1.4.3: the CN, when present,
+ * is the first DNS name; a name longer than 64 characters cannot be a CN
+ * (RFC 5280 ub-common-name), so then the subject is empty and the SAN
+ * critical (RFC 5280 4.2.1.6).
+ */
+static int
+tbs_build(struct ca *ca, const struct ca_csr *csr, const unsigned char *serial,
+    uint32_t shard, int64_t nb, int64_t na, X509 **out,
+    struct hsmca_err *err)
+{
+	X509 *x = NULL;
+	GENERAL_NAMES *gens = NULL;
+	const char *cn = NULL;
+	bool empty;
+	int rc = HSMCA_ENOMEM;
+
+	for (size_t i = 0; i < csr->nnames && cn == NULL; i++)
+		if (strchr(csr->names[i], ':') == NULL &&
+		    strspn(csr->names[i], "0123456789.") !=
+		    strlen(csr->names[i]))
+			cn = csr->names[i];
+	if (cn != NULL && strlen(cn) > 64)
+		cn = NULL;
+	empty = cn == NULL;
+	if ((x = X509_new()) == NULL ||
+	    X509_set_version(x, X509_VERSION_3) != 1 ||
+	    ASN1_STRING_set(X509_get_serialNumber(x), serial,
+	    CA_SERIAL_LEN) != 1 ||
+	    X509_set_issuer_name(x, ca->issuer_name) != 1 ||
+	    (cn != NULL && X509_NAME_add_entry_by_NID(X509_get_subject_name(x),
+	    NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+	    0) != 1) ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL ||
+	    X509_set_pubkey(x, csr->pubkey) != 1)
+		goto out;
+	if ((gens = san_build(csr)) == NULL)
+		goto out;
+	if (X509_add_ext(x, ca->ext_bc, -1) != 1 ||
+	    X509_add_ext(x, csr->rsa ? ca->ext_ku_rsa : ca->ext_ku_ec,
+	    -1) != 1 ||
+	    X509_add_ext(x, ca->ext_eku, -1) != 1 ||
+	    X509_add1_ext_i2d(x, NID_subject_alt_name, gens, empty ? 1 : 0,
+	    X509V3_ADD_APPEND) != 1 ||
+	    X509_add_ext(x, ca->ext_aki, -1) != 1 ||
+	    X509_add_ext(x, ca->ext_aia, -1) != 1 ||
+	    X509_add_ext(x, ca->ext_cp, -1) != 1 ||
+	    X509_add_ext(x, ca->ext_crldp[shard], -1) != 1)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = 0;
+out:
+	if (rc != 0) {
+		ERR_clear_error();
+		hsmca_err_set(err, rc, "serverInternal",
+		    "cannot build the certificate");
+	}
+	GENERAL_NAMES_free(gens);
+	X509_free(x);
+	return rc;
+}
+
+static int
+cert_put(struct store_txn *txn, void *arg)
+{
+	store_cert_put(txn, arg);
+	return store_txn_error(txn);
+}
+
+/* Leaf PEM followed by the issuing CA's. */
+static char *
+chain_pem(struct ca *ca, X509 *x)
+{
+	BIO *bio = NULL;
+	BUF_MEM *mem;
+	char *s = NULL;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509(bio, x) != 1)
+		goto out;
+	BIO_get_mem_ptr(bio, &mem);
+	if ((s = malloc(mem->length + ca->issuing_pem_len + 1)) == NULL)
+		goto out;
+	memcpy(s, mem->data, mem->length);
+	memcpy(s + mem->length, ca->issuing_pem, ca->issuing_pem_len + 1);
+out:
+	BIO_free(bio);
+	return s;
+}
+
+int
+ca_issue(struct ca *ca, const struct ca_issue_req *req,
+    struct ca_issued **out, struct hsmca_err *err)
+{
+	struct ca_profile prof;
+	struct ca_csr *csr = NULL;
+	struct ca_issued *is = NULL;
+	struct store_cert rec;
+	struct ca_lint_ctx lc;
+	struct hsmca_err e = { 0 };
+	unsigned char serial[CA_SERIAL_LEN], *p;
+	X509 *x = NULL;
+	int64_t now, nb, na;
+	uint32_t shard;
+	int rc, len;
+
+	*out = NULL;
+	if ((rc = ca_profile_get(ca, req->profile, &prof, err)) != 0)
+		goto out;
+	now = ca_now(ca);
+	if ((rc = ca_profile_check_validity(&prof, now, err)) != 0)
+		goto out;
+	if ((rc = ca_csr_check(req->csr_der, req->csr_len, &prof, &csr,
+	    err)) != 0)
+		goto out;
+	if ((rc = serial_pick(ca, serial, err)) != 0)
+		goto out;
+	/* Validity counts notBefore through notAfter inclusive. */
+	nb = now;
+	na = now + prof.validity_secs - 1;
+	shard = ca_crl_shard(serial, sizeof(serial), ca->crl_shards);
+	if ((rc = tbs_build(ca, csr, serial, shard, nb, na, &x, err)) != 0)
+		goto out;
+	lc.issuer_name = ca->issuer_name;
+	lc.issuer_ski = ca->issuer_ski;
+	lc.profile = &prof;
+	lc.names = (const char *const *)csr->names;
+	lc.nnames = csr->nnames;
+	lc.now = now;
+	if ((rc = ca_lint(x, &lc, err)) != 0)
+		goto out;
+	if (X509_sign(x, hsm_key_private(ca->issuing_key), ca->md) <= 0) {
+		char ossl[160] = "";
+		rc = hsmca_err_set(err, HSMCA_EHSM, "serverInternal",
+		    "token signing failed: %s",
+		    hsmca_openssl_errstr(ossl, sizeof(ossl)));
+		goto out;
+	}
+	rc = HSMCA_ENOMEM;
+	if ((is = calloc(1, sizeof(*is))) == NULL ||
+	    (len = i2d_X509(x, NULL)) <= 0 ||
+	    (is->der = malloc((size_t)len)) == NULL) {
+		hsmca_err_set(err, rc, "serverInternal", "out of memory");
+		goto out;
+	}
+	p = is->der;
+	is->der_len = (size_t)i2d_X509(x, &p);
+	if ((is->chain_pem = chain_pem(ca, x)) == NULL) {
+		hsmca_err_set(err, rc, "serverInternal", "out of memory");
+		goto out;
+	}
+	memcpy(is->serial, serial, sizeof(serial));
+	is->serial_len = sizeof(serial);
+	is->not_before = nb;
+	is->not_after = na;
+
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.serial, serial, sizeof(serial));
+	rec.serial_len = sizeof(serial);
+	rec.status = STORE_CERT_ISSUED;
+	rec.not_before = nb;
+	rec.not_after = na;
+	rec.issued_at = now;
+	rec.revoke_reason = -1;
+	rec.account_id = req->account_id;
+	rec.lineage_id = req->lineage_id;
+	rec.crl_shard = shard;
+	memcpy(rec.profile, prof.name, sizeof(rec.profile));
+	rec.names = csr->names;
+	rec.nnames = csr->nnames;
+	rec.der = is->der;
+	rec.der_len = is->der_len;
+	/* Durable before anyone is told: RFC 8555 7.4 finalize, LIFECYCLE. */
+	if ((rc = store_write(ca->store, cert_put, &rec, &e)) != 0) {
+		hsmca_err_set(err, rc, "serverInternal", "store: %s%s",
+		    rc == HSMCA_EEXIST ? "serial already stored; " : "",
+		    e.detail);
+		goto out;
+	}
+	*out = is;
+	is = NULL;
+	rc = 0;
+out:
+	ca_issued_free(is);
+	X509_free(x);
+	ca_csr_free(csr);
+	return rc;
+}
+
+void
+ca_issued_free(struct ca_issued *issued)
+{
+	if (issued == NULL)
+		return;
+	free(issued->der);
+	free(issued->chain_pem);
+	free(issued);
+}
