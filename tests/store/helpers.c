@@ -1,0 +1,134 @@
+/* tests/store/helpers.c - see helpers.h. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/store/helpers.h"
+
+char *
+th_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *p;
+
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	if ((p = malloc(strlen(base) + 32)) == NULL)
+		return NULL;
+	sprintf(p, "%s/hsmca-store-XXXXXX", base);
+	if (mkdtemp(p) == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+rm_r(const char *path)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	char *sub;
+
+	if (lstat(path, &sb) != 0)
+		return;
+	if (S_ISDIR(sb.st_mode) && (d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			if ((sub = malloc(strlen(path) + strlen(de->d_name) +
+			    2)) == NULL)
+				break;
+			sprintf(sub, "%s/%s", path, de->d_name);
+			rm_r(sub);
+			free(sub);
+		}
+		closedir(d);
+		rmdir(path);
+	} else
+		unlink(path);
+}
+
+void
+th_rmtree(char *dir)
+{
+	if (dir == NULL)
+		return;
+	rm_r(dir);
+	free(dir);
+}
+
+const char *
+th_path(const char *dir, const char *name)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
+}
+
+void
+th_cert(struct store_cert *c, uint32_t n, int64_t not_after,
+    uint64_t account, char **names, size_t nnames)
+{
+	static unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+
+	memset(c, 0, sizeof(*c));
+	c->serial[0] = 0x01;
+	c->serial[1] = (unsigned char)(n >> 24);
+	c->serial[2] = (unsigned char)(n >> 16);
+	c->serial[3] = (unsigned char)(n >> 8);
+	c->serial[4] = (unsigned char)n;
+	c->serial_len = 5;
+	c->status = STORE_CERT_ISSUED;
+	c->not_before = not_after - 90 * 86400;
+	c->not_after = not_after;
+	c->issued_at = c->not_before;
+	c->revoke_reason = -1;
+	c->account_id = account;
+	snprintf(c->profile, sizeof(c->profile), "tls-server");
+	c->names = names;
+	c->nnames = nnames;
+	c->der = der;
+	c->der_len = sizeof(der);
+}
+
+int
+th_put_fn(struct store_txn *txn, void *arg)
+{
+	store_cert_put(txn, arg);
+	return store_txn_error(txn);
+}
+
+int
+th_put(struct store *st, struct store_cert *c)
+{
+	struct hsmca_err err = { 0 };
+
+	return store_write(st, th_put_fn, c, &err);
+}
+
+struct store *
+th_open(const char *dir)
+{
+	struct hsmca_err err = { 0 };
+	struct store *st = NULL;
+	int rc;
+
+	rc = store_open(dir, NULL, &st, &err);
+	if (rc != 0)
+		print_error("store_open %s: %s\n", dir, err.detail);
+	assert_int_equal(rc, 0);
+	assert_non_null(st);
+	return st;
+}

@@ -1,0 +1,38 @@
+/*
+ * tests/store/helpers.h - temp directories and sample records for the
+ * store tests.
+ */
+#ifndef HSMCA_TESTS_STORE_HELPERS_H
+#define HSMCA_TESTS_STORE_HELPERS_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* A fresh empty directory under $TMPDIR (or /tmp); malloc'd path. */
+char *th_tmpdir(void);
+
+/* Remove `dir` and everything below it, then free(dir). */
+void th_rmtree(char *dir);
+
+/* `dir`/`name` in a static buffer (valid until the next call). */
+const char *th_path(const char *dir, const char *name);
+
+/*
+ * Fill `c` with a valid record: serial = 4 big-endian bytes of `n`
+ * (plus a leading 0x01 so it is never all zero), the given not_after,
+ * account and names (borrowed, not copied), a small DER blob.
+ */
+void th_cert(struct store_cert *c, uint32_t n, int64_t not_after,
+    uint64_t account, char **names, size_t nnames);
+
+/* Write function: store_cert_put(txn, arg). */
+int th_put_fn(struct store_txn *txn, void *arg);
+
+/* store_write(th_put_fn, c); returns its result. */
+int th_put(struct store *st, struct store_cert *c);
+
+/* Open `dir` with default options, failing the test on error. */
+struct store *th_open(const char *dir);
+
+#endif
