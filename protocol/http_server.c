@@ -42,6 +42,10 @@ struct upload {
 	bool too_big;
 };
 
+/* Marks a request without a body between the first and second call of
+ * the access handler, so that path allocates nothing. */
+static const struct upload no_body;
+
 __attribute__((format(printf, 2, 0)))
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -256,7 +260,7 @@ upload_add(struct upload *up, size_t max, const char *data, size_t n)
 /*
  * MHD's access handler, called once when the headers are in, then for
  * each piece of body, then once more with *upload_data_size 0 when the
- * body is complete.  Requests without a body are answered on the first
+ * body is complete.  Requests without a body are answered on the second
  * call and never allocate here.
  */
 static enum MHD_Result
@@ -276,8 +280,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		atomic_fetch_add(&srv->inflight, 1);
 		if ((kind = body_length(conn, &len)) < 0)
 			return MHD_NO;
-		if (kind == 0 && len == 0)
-			return dispatch(srv, conn, url, method, NULL, 0);
+		/* No body: answer on the next call.  Queuing a reply now,
+		 * before MHD has finished the request, would make MHD treat
+		 * it as an early reply and close the connection, losing
+		 * keep-alive. */
+		if (kind == 0 && len == 0) {
+			*con_cls = (void *)(uintptr_t)&no_body;
+			return MHD_YES;
+		}
 		/* Refuse before the body is read: MHD then skips it and
 		 * closes the connection after the reply. */
 		if (kind == 0 && len > srv->max_body)
@@ -294,6 +304,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = up;
 		return MHD_YES;
 	}
+	if (up == &no_body)
+		return dispatch(srv, conn, url, method, NULL, 0);
 	if (*upload_data_size != 0) {
 		if (upload_add(up, srv->max_body, upload_data,
 		    *upload_data_size) != 0)
@@ -314,7 +326,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_server *srv = cls;
 	struct upload *up = *con_cls;
 
-	if (up != NULL) {
+	if (up != NULL && up != &no_body) {
 		free(up->buf);
 		free(up);
 		*con_cls = NULL;
