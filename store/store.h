@@ -154,6 +154,9 @@ struct store_cert_filter {
  * expiry bound is given, by name or account index when those are given,
  * else in serial order.  The record passed to cb is valid only during
  * the call.  A non-zero return from cb stops the walk and is returned.
+ * The walk reads in short snapshots of up to 64 records and calls cb
+ * between them, outside any transaction: cb may call store_write(),
+ * and records written during the walk may or may not be seen.
  */
 typedef int (*store_cert_cb)(const struct store_cert *cert, void *arg);
 int store_cert_list(struct store *st, const struct store_cert_filter *filter,
