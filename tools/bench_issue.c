@@ -1,0 +1,421 @@
+/*
+ * tools/bench_issue.c - `hsmca bench issue`: issuance throughput against
+ * the raw signing speed of the same token key.
+ *
+ * A throwaway CA is built in a temporary directory, a pool of CSRs is
+ * made before the clock starts, then N threads call ca_issue() for the
+ * run's duration; then N threads sign a TBS-sized buffer with the same
+ * issuing key for the same duration.  The ratio says how much of the
+ * token's signing speed issuance keeps (CSR checks, TBS building,
+ * linting and the durable store write are the rest).
+ */
+#define _XOPEN_SOURCE 700	/* nftw */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "tools/cli.h"
+
+static const char usage_line[] =
+    "hsmca bench issue [--threads N] [--key-type TYPE] "
+    "[--seconds S | --count N] [--dir PARENT]";
+
+#define POOL 64			/* CSRs reused round-robin */
+#define TBS_LEN 600		/* about a DV certificate's TBS */
+#define MAX_THREADS 256
+
+/* Set by SIGINT/SIGTERM so the workers stop and the temp dir goes. */
+static volatile sig_atomic_t stop_signal;
+
+struct csr_der {
+	unsigned char *der;
+	size_t len;
+};
+
+struct bench {
+	struct ca *ca;
+	EVP_PKEY *key;			/* issuing key, signs in the token */
+	struct csr_der pool[POOL];
+	double seconds;			/* time bound of a phase, 0: count */
+	long long count;		/* operations bound, 0: time */
+	struct timespec start;
+	atomic_llong next;		/* operations started */
+	atomic_llong done;		/* operations completed */
+	atomic_int failed;
+	pthread_mutex_t err_lock;
+	struct hsmca_err err;		/* first failure of a worker */
+};
+
+static void
+help(void)
+{
+	printf("usage: %s\n\n"
+	    "Build a throwaway CA (new SoftHSM2 token) in a temporary directory,\n"
+	    "then measure: N threads issuing certificates from a pool of %d\n"
+	    "pre-made CSRs (EC P-256, names bench-N.example.com), then N threads\n"
+	    "signing %d-byte buffers with the same issuing key in the token.\n"
+	    "Prints \"issue: X certs/s\", \"raw sign: Y signs/s\" and last\n"
+	    "\"ratio: Z%%\".  The directory is removed at exit.\n\n"
+	    "  --threads N        worker threads (default 2)\n"
+	    "  --key-type TYPE    CA key type (default ec-p256)\n"
+	    "  --seconds S        length of each phase (default 5)\n"
+	    "  --count N          issue N certificates instead; the signing\n"
+	    "                     phase then runs as long as issuing took\n"
+	    "  --dir PARENT       where the temporary CA goes (default $TMPDIR\n"
+	    "                     or /tmp); its file system's fsync is timed\n"
+	    "  --help             this text\n\n%s", usage_line, POOL, TBS_LEN,
+	    CLI_EXIT_HELP);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_signal = 1;
+}
+
+static double
+elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* Claim the next operation; false when the phase is over. */
+static bool
+claim(struct bench *b, long long *idx)
+{
+	if (stop_signal || atomic_load(&b->failed))
+		return false;
+	*idx = atomic_fetch_add(&b->next, 1);
+	if (b->count > 0)
+		return *idx < b->count;
+	return elapsed(&b->start) < b->seconds;
+}
+
+static void
+worker_fail(struct bench *b, const struct hsmca_err *e)
+{
+	pthread_mutex_lock(&b->err_lock);
+	hsmca_err_set(&b->err, e->code, e->type, "%s", e->detail);
+	pthread_mutex_unlock(&b->err_lock);
+	atomic_store(&b->failed, 1);
+}
+
+static void *
+issue_worker(void *arg)
+{
+	struct bench *b = arg;
+	long long i;
+
+	while (claim(b, &i)) {
+		struct hsmca_err e = { 0 };
+		struct ca_issue_req req = { 0 };
+		struct ca_issued *out = NULL;
+
+		req.csr_der = b->pool[i % POOL].der;
+		req.csr_len = b->pool[i % POOL].len;
+		if (ca_issue(b->ca, &req, &out, &e) != 0) {
+			worker_fail(b, &e);
+			break;
+		}
+		ca_issued_free(out);
+		atomic_fetch_add(&b->done, 1);
+	}
+	return NULL;
+}
+
+static void *
+sign_worker(void *arg)
+{
+	struct bench *b = arg;
+	unsigned char tbs[TBS_LEN], sig[1024];
+	long long i;
+
+	/* Content does not matter to the token; vary it anyway. */
+	memset(tbs, 0x5a, sizeof(tbs));
+	while (claim(b, &i)) {
+		struct hsmca_err e = { 0 };
+		EVP_MD_CTX *md;
+		size_t siglen = sizeof(sig);
+		int ok;
+
+		memcpy(tbs, &i, sizeof(i));
+		if ((md = EVP_MD_CTX_new()) == NULL) {
+			hsmca_err_set(&e, HSMCA_ENOMEM, "serverInternal",
+			    "out of memory");
+			worker_fail(b, &e);
+			break;
+		}
+		ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
+		    b->key) == 1 &&
+		    EVP_DigestSign(md, sig, &siglen, tbs, sizeof(tbs)) == 1;
+		EVP_MD_CTX_free(md);
+		if (!ok) {
+			hsmca_err_set(&e, HSMCA_EHSM, "hsm", "raw sign failed: ");
+			hsmca_openssl_errstr(e.detail, sizeof(e.detail));
+			worker_fail(b, &e);
+			break;
+		}
+		atomic_fetch_add(&b->done, 1);
+	}
+	return NULL;
+}
+
+/* Run one phase with `nthreads` workers; *rate is ops per second. */
+static int
+run_phase(struct bench *b, void *(*fn)(void *), int nthreads, double *rate,
+    double *secs)
+{
+	pthread_t tid[MAX_THREADS];
+	int started = 0;
+
+	atomic_store(&b->next, 0);
+	atomic_store(&b->done, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b->start);
+	for (; started < nthreads; started++)
+		if (pthread_create(&tid[started], NULL, fn, b) != 0)
+			break;
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	*secs = elapsed(&b->start);
+	*rate = (double)atomic_load(&b->done) / (*secs > 0 ? *secs : 1);
+	if (started < nthreads)
+		return hsmca_err_set(&b->err, HSMCA_EINTERNAL,
+		    "serverInternal", "cannot start thread %d", started);
+	if (stop_signal)
+		return hsmca_err_set(&b->err, HSMCA_EINTERNAL,
+		    "serverInternal", "interrupted");
+	return atomic_load(&b->failed) ? b->err.code : 0;
+}
+
+/* One software EC P-256 CSR for bench-N.example.com, DER-encoded. */
+static int
+make_csr(int n, struct csr_der *out, struct hsmca_err *err)
+{
+	EVP_PKEY *key = NULL;
+	X509_REQ *req = NULL;
+	X509_NAME *subj = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext = NULL;
+	unsigned char *der = NULL;
+	char cn[64], san[80];
+	int len, rc = HSMCA_EINTERNAL;
+
+	snprintf(cn, sizeof(cn), "bench-%d.example.com", n);
+	snprintf(san, sizeof(san), "DNS:%s", cn);
+	if ((key = EVP_EC_gen("P-256")) == NULL ||
+	    (req = X509_REQ_new()) == NULL ||
+	    (subj = X509_NAME_new()) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL)
+		goto out;
+	if (X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_REQ_set_subject_name(req, subj) != 1 ||
+	    X509_REQ_set_pubkey(req, key) != 1 ||
+	    (ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+	    san)) == NULL ||
+	    sk_X509_EXTENSION_push(exts, ext) == 0)
+		goto out;
+	ext = NULL;	/* now owned by exts */
+	if (X509_REQ_add_extensions(req, exts) != 1 ||
+	    X509_REQ_sign(req, key, EVP_sha256()) <= 0 ||
+	    (len = i2d_X509_REQ(req, &der)) <= 0)
+		goto out;
+	out->der = der;
+	out->len = (size_t)len;
+	der = NULL;
+	rc = 0;
+out:
+	if (rc != 0) {
+		hsmca_err_set(err, rc, "serverInternal", "making CSR %d: ", n);
+		hsmca_openssl_errstr(err->detail, sizeof(err->detail));
+	}
+	OPENSSL_free(der);
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(subj);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Build the CA, make the pool, run both phases, print the figures. */
+static int
+bench_run(const char *dir, enum hsm_key_type type, int nthreads,
+    struct bench *b, struct hsmca_err *err)
+{
+	struct ca_init_params p = { 0 };
+	struct hsmca_config *cfg = NULL, *ocfg = NULL;
+	char conf[PATH_MAX];
+	double issue_rate, sign_rate, issue_secs, sign_secs;
+	int rc;
+
+	if ((cfg = config_new()) == NULL || (ocfg = config_new()) == NULL) {
+		rc = hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
+		    "out of memory");
+		goto out;
+	}
+	p.state_dir = dir;
+	p.cfg = cfg;
+	p.key_type = type;
+	p.create_token = true;
+	if ((rc = ca_init(&p, err)) != 0)
+		goto out;
+	/* Open it the way the CLI does: from the hsmca.conf init wrote. */
+	snprintf(conf, sizeof(conf), "%s/hsmca.conf", dir);
+	if ((rc = config_load(ocfg, conf, err)) != 0)
+		goto out;
+	if ((rc = ca_open(dir, ocfg, &b->ca, err)) != 0)
+		goto out;
+	b->key = hsm_key_private(ca_issuing_key(b->ca));
+	for (int i = 0; i < POOL; i++)
+		if ((rc = make_csr(i, &b->pool[i], err)) != 0)
+			goto out;
+
+	printf("key type: %s, threads: %d\n", hsm_key_type_name(type),
+	    nthreads);
+	fflush(stdout);
+	if ((rc = run_phase(b, issue_worker, nthreads, &issue_rate,
+	    &issue_secs)) != 0)
+		goto fail;
+	printf("issue: %.1f certs/s (%lld in %.2f s)\n", issue_rate,
+	    (long long)atomic_load(&b->done), issue_secs);
+	fflush(stdout);
+	/* The signing phase runs as long as issuing did. */
+	b->count = 0;
+	b->seconds = issue_secs;
+	if ((rc = run_phase(b, sign_worker, nthreads, &sign_rate,
+	    &sign_secs)) != 0)
+		goto fail;
+	printf("raw sign: %.1f signs/s (%lld in %.2f s)\n", sign_rate,
+	    (long long)atomic_load(&b->done), sign_secs);
+	printf("ratio: %.1f%%\n", sign_rate > 0 ? 100.0 * issue_rate /
+	    sign_rate : 0.0);
+	rc = 0;
+	goto out;
+fail:
+	hsmca_err_set(err, b->err.code, b->err.type, "%s", b->err.detail);
+out:
+	config_free(cfg);
+	config_free(ocfg);
+	return rc;
+}
+
+int
+cmd_bench(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, CLI_OPT_HELP },
+		{ "threads", required_argument, NULL, 't' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench b = { 0 };
+	struct hsmca_err err = { 0 };
+	enum hsm_key_type type = HSM_KEY_EC_P256;
+	struct sigaction sa;
+	const char *parent = getenv("TMPDIR");
+	char dir[PATH_MAX] = "", *end;
+	long long n;
+	int nthreads = 2, ch, rc;
+	bool have_secs = false;
+
+	b.seconds = 5;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case CLI_OPT_HELP:
+			help();
+			return CLI_EXIT_OK;
+		case 't':
+		case 's':
+		case 'c':
+			errno = 0;
+			n = strtoll(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || n < 1 ||
+			    (ch == 't' && n > MAX_THREADS) ||
+			    (ch == 's' && n > 3600))
+				return cli_usage_error(usage_line,
+				    "bad number \"%s\"", optarg);
+			if (ch == 't')
+				nthreads = (int)n;
+			else if (ch == 's') {
+				b.seconds = (double)n;
+				have_secs = true;
+			} else
+				b.count = n;
+			break;
+		case 'k':
+			if (hsm_key_type_parse(optarg, &type) != 0)
+				return cli_usage_error(usage_line,
+				    "unknown key type \"%s\"", optarg);
+			break;
+		case 'd':
+			parent = optarg;
+			break;
+		default:
+			return cli_usage_error(usage_line, "bad option");
+		}
+	}
+	if (argc - optind != 1 || strcmp(argv[optind], "issue") != 0)
+		return cli_usage_error(usage_line, "expected \"issue\"");
+	if (have_secs && b.count > 0)
+		return cli_usage_error(usage_line,
+		    "--seconds and --count exclude each other");
+	if (b.count > 0)
+		b.seconds = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	pthread_mutex_init(&b.err_lock, NULL);
+	if (parent == NULL || *parent == '\0')
+		parent = "/tmp";
+	if (snprintf(dir, sizeof(dir), "%s/hsmca-bench-XXXXXX", parent) >=
+	    (int)sizeof(dir) || mkdtemp(dir) == NULL) {
+		rc = hsmca_err_set(&err, HSMCA_EIO, "io",
+		    "cannot make a directory under %s: %s", parent,
+		    strerror(errno));
+		dir[0] = '\0';
+		goto out;
+	}
+	rc = bench_run(dir, type, nthreads, &b, &err);
+out:
+	if (b.ca != NULL)
+		ca_close(b.ca);
+	for (int i = 0; i < POOL; i++)
+		OPENSSL_free(b.pool[i].der);
+	if (dir[0] != '\0')
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	pthread_mutex_destroy(&b.err_lock);
+	return rc == 0 ? CLI_EXIT_OK : cli_fail(&err);
+}
