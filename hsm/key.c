@@ -112,7 +112,7 @@ hsm_key_open(struct hsm *hsm, const char *uri, struct hsm_key **out,
 	struct hsm_key *key = NULL;
 	P11KitUri *u = NULL;
 	PKCS11_KEY *keys = NULL, *pk = NULL;
-	CK_OBJECT_HANDLE obj;
+	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
 	unsigned char *id = NULL;
 	unsigned int i, nkeys = 0;
 	char ebuf[160] = "";
