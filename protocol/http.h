@@ -97,6 +97,7 @@ struct http_server_params {
 	size_t max_body;	/* bytes; larger bodies get 413 */
 	unsigned timeout_s;	/* idle connection timeout, seconds */
 	unsigned max_conns;	/* 0: libmicrohttpd's default (~1000) */
+	unsigned max_conns_per_ip;	/* 0: no per-address limit */
 	unsigned drain_ms;	/* how long http_server_stop() waits */
 	/* Borrowed: the table and its strings must outlive the server. */
 	const struct http_route *routes;

@@ -4,7 +4,6 @@
  */
 #include "protocol/http_int.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -143,12 +142,13 @@ http_reply_static(struct http_req *req, int status, const char *content_type,
 }
 
 /* Serialize `json` (stolen) and send it with `content_type`; the
- * serialized text is handed to MHD, which frees it. */
+ * serialized text is handed to MHD, which frees it once sent. */
 static int
 reply_json_as(struct http_req *req, int status, const char *content_type,
     json_t *json)
 {
 	struct MHD_Response *resp;
+	json_free_t jfree;
 	char *text = NULL;
 	int rc;
 
@@ -171,10 +171,12 @@ reply_json_as(struct http_req *req, int status, const char *content_type,
 			rc = HSMCA_ENOMEM;
 		goto out;
 	}
+	/* Free with jansson's deallocator, whatever the process set. */
+	json_get_alloc_funcs(NULL, &jfree);
 	resp = MHD_create_response_from_buffer_with_free_callback(strlen(text),
-	    text, free);
+	    text, jfree);
 	if (resp == NULL)
-		free(text);
+		jfree(text);
 	rc = send_response(req, status, content_type, resp);
 out:
 	json_decref(json);

@@ -431,6 +431,10 @@ http_server_start(const struct http_server_params *p,
 	if (p->max_conns != 0)
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_CONNECTION_LIMIT, p->max_conns, NULL };
+	if (p->max_conns_per_ip != 0)
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->max_conns_per_ip,
+		    NULL };
 	if (p->tls_cert_pem != NULL) {
 		if ((srv->cert = strdup(p->tls_cert_pem)) == NULL ||
 		    (srv->key = strdup(p->tls_key_pem)) == NULL)

@@ -936,6 +936,41 @@ test_ipv6(void **state)
 	http_server_stop(srv);
 }
 
+/* With one connection allowed per address, a second one is refused
+ * while the first is kept alive, and the first keeps working. */
+static void
+test_conn_limit(void **state)
+{
+	struct http_server_params p;
+	struct http_server *srv = NULL;
+	struct hsmca_err err = { 0 };
+	struct fixture fx = { 0 };
+	char url[128];
+	CURL *a, *b;
+	struct resp r;
+
+	params_init(&p, &fx);
+	p.max_conns_per_ip = 1;
+	if (http_server_start(&p, &srv, &err) != 0)
+		fail_msg("start: %s", err.detail);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hello",
+	    http_server_port(srv));
+	a = curl_easy_init();
+	b = curl_easy_init();
+	do_req_on(a, url, NULL, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	do_req_on(b, url, NULL, &r);
+	assert_int_not_equal(r.cc, CURLE_OK);
+	resp_free(&r);
+	do_req_on(a, url, NULL, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	curl_easy_cleanup(a);
+	curl_easy_cleanup(b);
+	http_server_stop(srv);
+}
+
 /* ---- TLS: a throwaway root -> intermediate -> leaf chain -------------- */
 
 struct issued {
@@ -1157,6 +1192,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_conn_limit),
 		cmocka_unit_test(test_https),
 	};
 	int rc;
