@@ -84,16 +84,9 @@ precompute(struct ca *ca, const struct hsmca_config *cfg,
 		return hsmca_err_set(err, HSMCA_EINVAL, "config",
 		    "ca.base_url \"%.64s\" must be a URL without commas or "
 		    "blanks", base ? base : "");
-	if (oid == NULL || OBJ_txt2nid(oid) == NID_undef) {
-		ASN1_OBJECT *o = oid ? OBJ_txt2obj(oid, 1) : NULL;
-		if (o == NULL) {
-			ERR_clear_error();
-			return hsmca_err_set(err, HSMCA_EINVAL, "config",
-			    "ca.policy_oid \"%.64s\" is not a dotted OID",
-			    oid ? oid : "");
-		}
-		ASN1_OBJECT_free(o);
-	}
+	if (oid == NULL || *oid == '\0')
+		return hsmca_err_set(err, HSMCA_EINVAL, "config",
+		    "ca.policy_oid is not set");
 	ca->md = ca_md_for(hsm_key_type(ca->issuing_key));
 	if ((ca->issuer_name = X509_NAME_dup(
 	    X509_get_subject_name(ca->issuing))) == NULL)
@@ -110,7 +103,7 @@ precompute(struct ca *ca, const struct hsmca_config *cfg,
 	snprintf(val, sizeof(val), "caIssuers;URI:%s/ca/issuing.der", base);
 	if ((ca->ext_aki = ca_ext_aki(ca->issuer_ski)) == NULL ||
 	    (ca->ext_aia = ca_ext_conf(NID_info_access, val)) == NULL ||
-	    (ca->ext_cp = ca_ext_conf(NID_certificate_policies, oid)) == NULL ||
+	    (ca->ext_cp = ca_ext_policy(oid)) == NULL ||
 	    (ca->ext_bc = ca_ext_conf(NID_basic_constraints,
 	    "critical,CA:FALSE")) == NULL ||
 	    (ca->ext_eku = ca_ext_conf(NID_ext_key_usage,
@@ -120,8 +113,10 @@ precompute(struct ca *ca, const struct hsmca_config *cfg,
 	    (ca->ext_ku_rsa = ca_ext_conf(NID_key_usage,
 	    "critical,digitalSignature,keyEncipherment")) == NULL) {
 		ERR_clear_error();
-		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
-		    "cannot build the subscriber extensions");
+		return hsmca_err_set(err, HSMCA_EINVAL, "config",
+		    "cannot build the subscriber extensions; check "
+		    "ca.policy_oid \"%.64s\" (a dotted OID) and ca.base_url",
+		    oid);
 	}
 	ca->crl_shards = (uint32_t)config_get_int(cfg, "ca.crl_shards");
 	if (ca->crl_shards == 0)

@@ -79,6 +79,8 @@ int ca_csr_names(struct ca_csr *csr, const struct ca_profile *profile,
 ASN1_OCTET_STRING *ca_ski_of(X509_PUBKEY *pub);
 /* An extension from OpenSSL's v3 config syntax ("critical,CA:FALSE"). */
 X509_EXTENSION *ca_ext_conf(int nid, const char *value);
+/* certificatePolicies holding the one dotted `oid`. */
+X509_EXTENSION *ca_ext_policy(const char *oid);
 /* authorityKeyIdentifier with only keyIdentifier. */
 X509_EXTENSION *ca_ext_aki(const ASN1_OCTET_STRING *keyid);
 /* The signature digest for a CA key: SHA-384 for P-384, else SHA-256. */

@@ -89,3 +89,28 @@ ca_ip_text(const unsigned char *ip, size_t len, char *out, size_t outlen)
 		return inet_ntop(AF_INET6, ip, out, (socklen_t)outlen) ? 0 : -1;
 	return -1;
 }
+
+/* certificatePolicies with one policy OID and no qualifiers (CA/B BR
+ * 7.1.2.7.9); the v3 config syntax would need a config database. */
+X509_EXTENSION *
+ca_ext_policy(const char *oid)
+{
+	CERTIFICATEPOLICIES *pols = NULL;
+	POLICYINFO *pi = NULL;
+	X509_EXTENSION *ext = NULL;
+
+	if ((pols = CERTIFICATEPOLICIES_new()) == NULL ||
+	    (pi = POLICYINFO_new()) == NULL)
+		goto out;
+	ASN1_OBJECT_free(pi->policyid);
+	if ((pi->policyid = OBJ_txt2obj(oid, 1)) == NULL)
+		goto out;
+	if (sk_POLICYINFO_push(pols, pi) <= 0)
+		goto out;
+	pi = NULL;
+	ext = X509V3_EXT_i2d(NID_certificate_policies, 0, pols);
+out:
+	POLICYINFO_free(pi);
+	CERTIFICATEPOLICIES_free(pols);
+	return ext;
+}
