@@ -51,7 +51,8 @@ struct http_req {
 	size_t body_len;
 	/* Non-NULL only while the on_reply hook runs. */
 	struct MHD_Response *resp;
-	bool replied;
+	bool replied;		/* a reply function was called */
+	bool queued;		/* and MHD accepted the response */
 	/* Headers added before the reply: offsets into hbuf. */
 	size_t nhdr;
 	size_t hlen;

@@ -31,6 +31,12 @@ http_reply_header(struct http_req *req, const char *name, const char *value)
 {
 	size_t save = req->hlen;
 
+	/* A CR or LF would let a value smuggle in headers of its own; a
+	 * name must be a non-empty token without ':' or blanks. */
+	if (name[0] == '\0' || strpbrk(name, ":\r\n \t") != NULL ||
+	    strpbrk(value, "\r\n") != NULL)
+		return HSMCA_EINVAL;
+
 	if (req->resp != NULL) {
 		if (MHD_add_response_header(req->resp, name, value) != MHD_YES)
 			return HSMCA_EINVAL;
@@ -89,6 +95,7 @@ send_response(struct http_req *req, int status, const char *content_type,
 		    req->path);
 		goto out;
 	}
+	req->queued = true;
 	rc = 0;
 out:
 	if (resp != NULL)

@@ -146,18 +146,19 @@ dispatch(struct http_server *srv, struct MHD_Connection *conn,
 	req.body_len = body_len;
 	req.resp = NULL;
 	req.replied = false;
+	req.queued = false;
 	req.nhdr = 0;
 	req.hlen = 0;
 
 	route = http_route_find(srv->routes, srv->nroutes, method, url,
 	    &allow, &req.subpath);
 	if (route == NULL && allow == 0) {
-		rc = http_reply_error(&req, HSMCA_ENOTFOUND, "notFound",
+		http_reply_error(&req, HSMCA_ENOTFOUND, "notFound",
 		    "no resource at %s", url);
 	} else if (route == NULL) {
 		http_reply_header(&req, MHD_HTTP_HEADER_ALLOW,
 		    http_route_allow(allow, allowbuf, sizeof(allowbuf)));
-		rc = http_reply_error(&req, HSMCA_EINVAL, "methodNotAllowed",
+		http_reply_error(&req, HSMCA_EINVAL, "methodNotAllowed",
 		    "%s accepts %s", url, allowbuf);
 	} else {
 		rc = route->handler(&req, route->arg);
@@ -165,16 +166,15 @@ dispatch(struct http_server *srv, struct MHD_Connection *conn,
 			if (rc == 0)
 				log_error("http: handler for %s sent no reply",
 				    url);
-			rc = http_reply_error(&req, HSMCA_EINTERNAL,
+			http_reply_error(&req, HSMCA_EINTERNAL,
 			    "serverInternal", "the request failed (%s)",
 			    hsmca_code_name(rc));
 		}
 	}
-	/* Only a reply that could not be queued is fatal to the
-	 * connection; a handler's error was already sent as a problem. */
-	if (!req.replied || rc == HSMCA_EIO)
-		return MHD_NO;
-	return MHD_YES;
+	/* Without a queued response MHD would call us again for the same
+	 * request; drop the connection instead.  A handler's own error
+	 * was already sent as a problem document. */
+	return req.queued ? MHD_YES : MHD_NO;
 }
 
 /* Reply 413 without entering any handler. */
@@ -191,10 +191,9 @@ reply_too_large(struct http_server *srv, struct MHD_Connection *conn,
 	req.path = url;
 	req.subpath = "";
 	req.body = (const unsigned char *)"";
-	if (http_reply_error(&req, HSMCA_EINVAL, "payloadTooLarge",
-	    "request body exceeds %zu bytes", srv->max_body) != 0)
-		return MHD_NO;
-	return MHD_YES;
+	http_reply_error(&req, HSMCA_EINVAL, "payloadTooLarge",
+	    "request body exceeds %zu bytes", srv->max_body);
+	return req.queued ? MHD_YES : MHD_NO;
 }
 
 /*

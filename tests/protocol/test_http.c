@@ -160,6 +160,17 @@ h_subproblems(struct http_req *req, void *arg)
 	return http_reply_problem_doc(req, status, doc);
 }
 
+/* Header values with CR/LF and bad names are refused, not sent. */
+static int
+h_badheader(struct http_req *req, void *arg)
+{
+	if (http_reply_header(req, "X-Evil", "a\r\nSet-Cookie: x=1") !=
+	    HSMCA_EINVAL || http_reply_header(req, "Bad Name", "v") !=
+	    HSMCA_EINVAL || http_reply_header(req, "", "v") != HSMCA_EINVAL)
+		atomic_fetch_add(&faults, 1);
+	return http_reply(req, 200, "text/plain", "ok", 2);
+}
+
 static int
 h_fail(struct http_req *req, void *arg)
 {
@@ -191,6 +202,7 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/problem", h_problem, NULL },
 	{ HTTP_GET, "/subproblems", h_subproblems, NULL },
 	{ HTTP_GET, "/fail", h_fail, NULL },
+	{ HTTP_GET, "/badheader", h_badheader, NULL },
 	{ HTTP_GET, "/double", h_double, NULL },
 };
 
@@ -589,6 +601,19 @@ test_body_limit(void **state)
 	int chunked, expect;
 
 	memset(big, 'a', MAX_BODY + 1);
+	/* Far over the limit without a length: read and dropped up to a
+	 * bound, then the connection is cut; the server carries on. */
+	{
+		size_t huge_len = 2 * 1024 * 1024;
+		char *huge = calloc(1, huge_len);
+		struct reqopt h = { .body = huge, .body_len = huge_len,
+		    .chunked = true };
+
+		do_req(fx, "/echo", &h, &r);
+		assert_int_not_equal(r.status, 200);
+		resp_free(&r);
+		free(huge);
+	}
 	for (chunked = 0; chunked < 2; chunked++) {
 		for (expect = 0; expect < 2; expect++) {
 			o.chunked = chunked;
@@ -746,6 +771,11 @@ test_problem_types(void **state)
 	do_req(fx, "/fail", NULL, &r);
 	assert_problem(&r, 500, "urn:ietf:params:acme:error:serverInternal",
 	    "EIO");
+	resp_free(&r);
+
+	do_req(fx, "/badheader", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.headers.p, "Set-Cookie"));
 	resp_free(&r);
 
 	do_req(fx, "/double", NULL, &r);
