@@ -70,8 +70,12 @@ cmd_export(int argc, char **argv)
 	if ((rc = cli_store_open(&o, &st, &err)) != 0)
 		goto out;
 	if ((rc = store_cert_get(st, serial, serial_len, &cert, &err)) != 0) {
-		hsmca_err_set(&err, rc, "notFound", "no certificate with "
-		    "serial %s", argv[optind]);
+		/* Absence is the operator's answer, not a store failure. */
+		if (rc == HSMCA_ENOTFOUND) {
+			hsmca_err_clear(&err);
+			hsmca_err_set(&err, rc, "notFound", "no certificate "
+			    "with serial %s", argv[optind]);
+		}
 		goto out;
 	}
 	if (der) {
