@@ -13,7 +13,7 @@ grep -qF "$(cat "$STATE/token.pin")" "$WORK/init.out" &&
 ok "init writes the CA files"
 
 cp "$STATE/root.pem" "$WORK/root.before"
-expect_fail 7 "hsmca: " hsmca init --state "$STATE"
+expect_fail 7 "already holds a CA" hsmca init --state "$STATE"
 cmp -s "$STATE/root.pem" "$WORK/root.before" || fail "second init changed root.pem"
 ok "second init refuses with exit 7 and changes nothing"
 
