@@ -1,0 +1,230 @@
+/*
+ * tests/ca/test_csr.c - ca_csr_read() and the key policy of ca/csr.c:
+ * PEM and DER, garbled input, a broken signature, key types and sizes.
+ */
+#define _GNU_SOURCE	/* memmem */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/pem.h>
+
+#include "ca/ca.h"
+#include "tests/ca/tutil.h"
+
+static const char *const one_name[] = { "DNS:example.com", NULL };
+
+struct key_case {
+	const char *desc;
+	const char *spec;	/* t_key() spec */
+	int rc;
+	const char *type;
+	const char *detail;	/* substring of the detail */
+};
+
+static const struct key_case key_cases[] = {
+	{ "RSA 1024 refused", "rsa:1024", HSMCA_EPOLICY, "badPublicKey",
+	  "1024 bits" },
+	{ "RSA 2040 refused (one byte short)", "rsa:2040", HSMCA_EPOLICY,
+	  "badPublicKey", "2040 bits" },
+	{ "RSA 2048 ok", "rsa:2048", 0 },
+	{ "RSA 2048 e=3 refused", "rsa:2048:3", HSMCA_EPOLICY, "badPublicKey",
+	  "65537" },
+	{ "RSA 2048 e=65539 refused", "rsa:2048:65539", HSMCA_EPOLICY,
+	  "badPublicKey", "65537" },
+	{ "EC P-256 ok", "ec:P-256", 0 },
+	{ "EC P-384 ok", "ec:P-384", 0 },
+	{ "EC P-521 refused", "ec:P-521", HSMCA_EPOLICY, "badPublicKey",
+	  "secp521r1" },
+	{ "EC secp256k1 refused", "ec:secp256k1", HSMCA_EPOLICY,
+	  "badPublicKey", "secp256k1" },
+	{ "Ed25519 refused", "ed25519", HSMCA_EPOLICY, "badPublicKey",
+	  "ED25519" },
+};
+
+static void
+test_key_policy(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++) {
+		const struct key_case *c = &key_cases[i];
+		EVP_PKEY *k = t_key(c->spec);
+		struct hsmca_err err = { 0 };
+		struct ca_csr *csr = NULL;
+		unsigned char *der;
+		size_t len;
+		int rc;
+
+		assert_non_null(k);
+		der = t_csr(k, NULL, one_name, &len);
+		rc = ca_csr_check(der, len, NULL, &csr, &err);
+		print_message("%-36s rc=%d %s %s\n", c->desc, rc,
+		    err.type ? err.type : "", err.detail);
+		assert_int_equal(rc, c->rc);
+		if (rc != 0) {
+			assert_string_equal(err.type, c->type);
+			assert_non_null(strstr(err.detail, c->detail));
+		} else {
+			assert_int_equal(csr->rsa,
+			    EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA);
+		}
+		ca_csr_free(csr);
+		free(der);
+		EVP_PKEY_free(k);
+	}
+}
+
+/* Flip one bit of the signature (the last octet of the DER). */
+static void
+test_bad_signature(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	struct hsmca_err err = { 0 };
+	struct ca_csr *csr = NULL;
+	size_t len;
+	unsigned char *der = t_csr(k, NULL, one_name, &len);
+
+	(void)state;
+	assert_int_equal(ca_csr_check(der, len, NULL, &csr, &err), 0);
+	ca_csr_free(csr);
+	csr = NULL;
+	der[len - 1] ^= 0x01;
+	assert_int_equal(ca_csr_check(der, len, NULL, &csr, &err),
+	    HSMCA_EINVAL);
+	assert_string_equal(err.type, "badCSR");
+	assert_non_null(strstr(err.detail, "signature"));
+	assert_null(csr);
+	free(der);
+	EVP_PKEY_free(k);
+}
+
+/* Also a changed name under an intact signature. */
+static void
+test_tampered_body(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	struct hsmca_err err = { 0 };
+	struct ca_csr *csr = NULL;
+	size_t len;
+	unsigned char *der = t_csr(k, NULL, one_name, &len), *p;
+
+	(void)state;
+	p = memmem(der, len, "example.com", 11);
+	assert_non_null(p);
+	p[0] = 'f';
+	assert_int_equal(ca_csr_check(der, len, NULL, &csr, &err),
+	    HSMCA_EINVAL);
+	assert_string_equal(err.type, "badCSR");
+	free(der);
+	EVP_PKEY_free(k);
+}
+
+static char *
+to_pem(const unsigned char *der, size_t len, const char *label)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *m;
+	char *s;
+
+	PEM_write_bio(b, label, "", der, (long)len);
+	BIO_get_mem_ptr(b, &m);
+	s = strndup(m->data, m->length);
+	BIO_free(b);
+	return s;
+}
+
+struct read_case {
+	const char *desc;
+	int kind;	/* 0 DER, 1 PEM, 2 literal */
+	const char *literal;
+	int trim;	/* bytes removed from the DER's end */
+	int extra;	/* zero bytes appended to the DER */
+	const char *label;
+	int rc;
+};
+
+static const struct read_case read_cases[] = {
+	{ "DER", 0, NULL, 0, 0, NULL, 0 },
+	{ "PEM", 1, NULL, 0, 0, "CERTIFICATE REQUEST", 0 },
+	{ "PEM, legacy NEW label", 1, NULL, 0, 0, "NEW CERTIFICATE REQUEST",
+	  0 },
+	{ "PEM, wrong label", 1, NULL, 0, 0, "CERTIFICATE", HSMCA_EINVAL },
+	{ "DER, last byte missing", 0, NULL, 1, 0, NULL, HSMCA_EINVAL },
+	{ "DER, one byte appended", 0, NULL, 0, 1, NULL, HSMCA_EINVAL },
+	{ "empty", 2, "", 0, 0, NULL, HSMCA_EINVAL },
+	{ "garbage", 2, "hello, world", 0, 0, NULL, HSMCA_EINVAL },
+	{ "PEM armor, bad base64", 2, "-----BEGIN CERTIFICATE REQUEST-----\n"
+	  "!!!!\n-----END CERTIFICATE REQUEST-----\n", 0, 0, NULL,
+	  HSMCA_EINVAL },
+	{ "PEM armor, no end", 2, "-----BEGIN CERTIFICATE REQUEST-----\n"
+	  "MIIB\n", 0, 0, NULL, HSMCA_EINVAL },
+	{ "PEM of garbage DER", 2, "-----BEGIN CERTIFICATE REQUEST-----\n"
+	  "aGVsbG8=\n-----END CERTIFICATE REQUEST-----\n", 0, 0, NULL,
+	  HSMCA_EINVAL },
+};
+
+static void
+test_read(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	size_t len;
+	unsigned char *der = t_csr(k, NULL, one_name, &len);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(read_cases) / sizeof(read_cases[0]);
+	    i++) {
+		const struct read_case *c = &read_cases[i];
+		struct hsmca_err err = { 0 };
+		unsigned char *in, *out = NULL;
+		size_t inlen, outlen = 0;
+		int rc;
+
+		if (c->kind == 1) {
+			in = (unsigned char *)to_pem(der, len, c->label);
+			inlen = strlen((char *)in);
+		} else if (c->kind == 0) {
+			inlen = len - (size_t)c->trim + (size_t)c->extra;
+			in = calloc(1, inlen);
+			memcpy(in, der, len - (size_t)c->trim);
+		} else {
+			in = (unsigned char *)strdup(c->literal);
+			inlen = strlen(c->literal);
+		}
+		rc = ca_csr_read(in, inlen, &out, &outlen, &err);
+		print_message("%-28s rc=%d %s %s\n", c->desc, rc,
+		    err.type ? err.type : "", err.detail);
+		assert_int_equal(rc, c->rc);
+		if (rc == 0) {
+			assert_int_equal(outlen, len);
+			assert_memory_equal(out, der, len);
+		} else {
+			assert_string_equal(err.type, "badCSR");
+			assert_null(out);
+		}
+		free(out);
+		free(in);
+	}
+	free(der);
+	EVP_PKEY_free(k);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_policy),
+		cmocka_unit_test(test_bad_signature),
+		cmocka_unit_test(test_tampered_body),
+		cmocka_unit_test(test_read),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
