@@ -1001,6 +1001,40 @@ test_conn_limit(void **state)
 	http_server_stop(srv);
 }
 
+/* An idle keep-alive connection is closed after timeout_s. */
+static void
+test_idle_timeout(void **state)
+{
+	struct http_server_params p;
+	struct http_server *srv = NULL;
+	struct hsmca_err err = { 0 };
+	struct fixture fx = { 0 };
+	struct timespec idle = { 2, 300 * 1000 * 1000 };
+	char url[128];
+	long conns;
+	CURL *c;
+	struct resp r;
+
+	params_init(&p, &fx);
+	p.timeout_s = 1;
+	if (http_server_start(&p, &srv, &err) != 0)
+		fail_msg("start: %s", err.detail);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hello",
+	    http_server_port(srv));
+	c = curl_easy_init();
+	do_req_on(c, url, NULL, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	nanosleep(&idle, NULL);
+	do_req_on(c, url, NULL, &r);
+	assert_int_equal(r.status, 200);
+	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
+	assert_int_equal(conns, 1);	/* the old one was gone */
+	resp_free(&r);
+	curl_easy_cleanup(c);
+	http_server_stop(srv);
+}
+
 /* ---- TLS: a throwaway root -> intermediate -> leaf chain -------------- */
 
 struct issued {
@@ -1223,6 +1257,7 @@ main(void)
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_conn_limit),
+		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_https),
 	};
 	int rc;
