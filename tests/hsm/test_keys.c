@@ -18,6 +18,8 @@
 #include "hsm/hsm_int.h"
 #include "sigutil.h"
 
+#include <openssl/x509.h>
+
 static struct fixture fix;
 
 static int
@@ -269,6 +271,66 @@ test_key_open_uris(void **state)
 	hsm_key_free(NULL);
 }
 
+/* X509_sign and X509_CRL_sign (what ca/ does) work with token keys. */
+static void
+test_x509_sign(void **state)
+{
+	static const struct {
+		const char *label;
+		enum hsm_key_type type;
+	} cases[] = {
+		{ "x509-ec", HSM_KEY_EC_P256 },
+		{ "x509-ec384", HSM_KEY_EC_P384 },
+		{ "x509-rsa", HSM_KEY_RSA_2048 },
+	};
+	struct hsmca_err err = { 0 };
+	struct hsm_key *key = NULL, *other = NULL;
+	X509 *x = NULL;
+	X509_CRL *crl = NULL;
+	X509_NAME *name = NULL;
+	char uri[64];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(hsm_key_open(fix.hsm, "pkcs11:object=gen-ec-p256",
+	    &other, &err), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(hsm_key_generate(fix.hsm, cases[i].type,
+		    cases[i].label, &err), 0);
+		snprintf(uri, sizeof(uri), "pkcs11:object=%s", cases[i].label);
+		assert_int_equal(hsm_key_open(fix.hsm, uri, &key, &err), 0);
+		assert_non_null(x = X509_new());
+		assert_non_null(name = X509_NAME_new());
+		assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN",
+		    MBSTRING_ASC, (const unsigned char *)cases[i].label, -1,
+		    -1, 0), 1);
+		assert_int_equal(X509_set_version(x, 2), 1);
+		assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x),
+		    (long)i + 1), 1);
+		assert_int_equal(X509_set_subject_name(x, name), 1);
+		assert_int_equal(X509_set_issuer_name(x, name), 1);
+		assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+		assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+		assert_int_equal(X509_set_pubkey(x, hsm_key_public(key)), 1);
+		assert_true(X509_sign(x, hsm_key_private(key),
+		    EVP_sha256()) > 0);
+		assert_int_equal(X509_verify(x, hsm_key_public(key)), 1);
+		/* And not with another key. */
+		assert_true(X509_verify(x, hsm_key_public(other)) != 1);
+		assert_non_null(crl = X509_CRL_new());
+		assert_int_equal(X509_CRL_set_issuer_name(crl, name), 1);
+		assert_true(X509_CRL_sign(crl, hsm_key_private(key),
+		    EVP_sha256()) > 0);
+		assert_int_equal(X509_CRL_verify(crl, hsm_key_public(key)), 1);
+		X509_CRL_free(crl);
+		X509_NAME_free(name);
+		X509_free(x);
+		hsm_key_free(key);
+		key = NULL;
+	}
+	hsm_key_free(other);
+}
+
 static void
 test_type_names(void **state)
 {
@@ -315,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_duplicate_label),
 		cmocka_unit_test(test_key_open_uris),
+		cmocka_unit_test(test_x509_sign),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
