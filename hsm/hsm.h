@@ -49,13 +49,14 @@ struct hsm_params {
 };
 
 /*
- * Prepare a private SoftHSM2 configuration under the absolute path
- * `dir`: create DIR/tokens (mode 0700) and write DIR/softhsm2.conf
- * (directories.tokendir = DIR/tokens, objectstore.backend = file,
- * log.level = ERROR, slots.removable = false), and copy that file's path
- * into `conf_path` (`conf_len` bytes).  Pass the path as softhsm_conf to
- * hsm_token_create() and hsm_open().  Returns 0, HSMCA_EINVAL (path not
- * absolute or too long) or HSMCA_EIO.
+ * Prepare a private SoftHSM2 configuration under the existing directory
+ * `dir` (a relative path is made absolute first): create DIR/tokens
+ * (mode 0700) and write DIR/softhsm2.conf (directories.tokendir =
+ * DIR/tokens, objectstore.backend = file, log.level = ERROR,
+ * slots.removable = false), and copy that file's absolute path into
+ * `conf_path` (`conf_len` bytes).  Pass it as softhsm_conf to
+ * hsm_token_create() and hsm_open().  Returns 0, HSMCA_EINVAL (empty or
+ * too long path) or HSMCA_EIO.
  */
 int hsm_softhsm_setup(const char *dir, char *conf_path, size_t conf_len,
     struct hsmca_err *err);

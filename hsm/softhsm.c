@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,15 +18,24 @@ int
 hsm_softhsm_setup(const char *dir, char *conf_path, size_t conf_len,
     struct hsmca_err *err)
 {
-	char tokdir[4096];
+	char absdir[PATH_MAX], tokdir[PATH_MAX + 16];
 	struct stat st;
 	FILE *fp = NULL;
 	int fd = -1, n, rc = HSMCA_EIO;
 
-	if (dir == NULL || *dir != '/') {
+	if (dir == NULL || *dir == '\0') {
 		rc = hsmca_err_set(err, HSMCA_EINVAL, HSM_ERRTYPE,
-		    "SoftHSM2 directory must be an absolute path");
+		    "no SoftHSM2 directory given");
 		goto out;
+	}
+	/* SoftHSM2 resolves a relative tokendir against its cwd: pin it. */
+	if (*dir != '/') {
+		if (realpath(dir, absdir) == NULL) {
+			hsmca_err_set(err, HSMCA_EIO, HSM_ERRTYPE,
+			    "cannot resolve %s: %s", dir, strerror(errno));
+			goto out;
+		}
+		dir = absdir;
 	}
 	n = snprintf(tokdir, sizeof(tokdir), "%s/tokens", dir);
 	if (n < 0 || (size_t)n >= sizeof(tokdir) ||

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -277,6 +278,7 @@ test_softhsm_setup(void **state)
 {
 	struct hsmca_err err = { 0 };
 	char conf[PATH_MAX], want[PATH_MAX], sub[PATH_MAX / 2 + 16], small[8];
+	char rel_conf[PATH_MAX];
 	struct stat st;
 	FILE *fp;
 	char buf[1024];
@@ -304,8 +306,17 @@ test_softhsm_setup(void **state)
 	assert_non_null(strstr(buf, "slots.removable = false\n"));
 	/* Again on the same directory: fine, rewritten. */
 	assert_int_equal(hsm_softhsm_setup(sub, conf, sizeof(conf), &err), 0);
+	/* A relative directory ends up absolute in the file and the path. */
+	assert_int_equal(chdir(fix.dir), 0);
+	assert_int_equal(hsm_softhsm_setup("setup", rel_conf, sizeof(rel_conf),
+	    &err), 0);
+	assert_string_equal(rel_conf, conf);
+	assert_int_equal(chdir("/"), 0);
 	assert_int_equal(hsm_softhsm_setup("relative/dir", conf, sizeof(conf),
-	    &err), HSMCA_EINVAL);
+	    &err), HSMCA_EIO);
+	hsmca_err_clear(&err);
+	assert_int_equal(hsm_softhsm_setup("", conf, sizeof(conf), &err),
+	    HSMCA_EINVAL);
 	hsmca_err_clear(&err);
 	assert_int_equal(hsm_softhsm_setup(sub, small, sizeof(small), &err),
 	    HSMCA_EINVAL);
