@@ -31,6 +31,13 @@ find_private(struct hsm *hsm, P11KitUri *uri, const char *uristr,
 	CK_ULONG n = 1, count;
 	int rc;
 
+	/* type= (CKA_CLASS), when given, must name the private key. */
+	if ((a = p11_kit_uri_get_attribute(uri, CKA_CLASS)) != NULL &&
+	    (a->ulValueLen != sizeof(cls) ||
+	    memcmp(a->pValue, &cls, sizeof(cls)) != 0))
+		return hsmca_err_set(err, HSMCA_EINVAL, HSM_ERRTYPE,
+		    "RFC 7512: key URI %s must say type=private or omit type=",
+		    uristr);
 	if ((a = p11_kit_uri_get_attribute(uri, CKA_LABEL)) != NULL)
 		t[n++] = *a;
 	if ((a = p11_kit_uri_get_attribute(uri, CKA_ID)) != NULL)

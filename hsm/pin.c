@@ -26,7 +26,7 @@ trim_newline(char *s, size_t n)
 
 /* Read a PIN file that only its owner can read. */
 static int
-read_pin_file(const char *path, char *buf, size_t len,
+read_pin_file(const char *path, const char *env, char *buf, size_t len,
     struct hsmca_err *err)
 {
 	char tmp[HSM_PIN_MAX + 3];
@@ -37,8 +37,9 @@ read_pin_file(const char *path, char *buf, size_t len,
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		hsmca_err_set(err, HSMCA_EPIN, HSM_ERRTYPE,
-		    "no PIN: cannot open PIN file %s: %s", path,
-		    strerror(errno));
+		    "no PIN: %s%s%scannot open PIN file %s: %s",
+		    env ? "environment variable " : "", env ? env : "",
+		    env ? " is unset and " : "", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -133,5 +134,5 @@ hsm_pin_read(const char *pin_env, const char *pin_file, char *buf,
 		    pin_env ? "environment variable " : "no PIN variable",
 		    pin_env ? pin_env : " configured",
 		    pin_env ? " is unset" : "");
-	return read_pin_file(pin_file, buf, len, err);
+	return read_pin_file(pin_file, pin_env, buf, len, err);
 }

@@ -182,7 +182,8 @@ test_open_errors(void **state)
 		{ "wrong PIN", NULL, NULL, NULL, 0, pin_wrong, HSMCA_EPIN,
 		    "token refused the PIN (CKR_PIN_INCORRECT)" },
 		{ "no PIN: env unset, file missing", NULL, NULL, NULL, 1,
-		    missing_file, HSMCA_EPIN, "no PIN" },
+		    missing_file, HSMCA_EPIN, "no PIN: environment variable "
+		    ENV " is unset and cannot open PIN file" },
 		{ "no PIN: nothing configured", NULL, NULL, NULL, 0, NULL,
 		    HSMCA_EPIN, "no PIN" },
 		{ "no PIN: env unset, no file", NULL, NULL, NULL, 1, NULL,
