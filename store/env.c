@@ -18,6 +18,7 @@
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define DEFAULT_MAX_BATCH 256
 #define MAX_DBS 32		/* room for the record types still to come */
+#define MAX_READERS 512		/* concurrent read snapshots (LMDB: 126) */
 #define SCHEMA_KEY "schema_version"
 
 /*
@@ -216,6 +217,7 @@ store_open(const char *dir, const struct store_opts *opts,
 	}
 	if ((mrc = mdb_env_create(&st->env)) != 0 ||
 	    (mrc = mdb_env_set_maxdbs(st->env, MAX_DBS)) != 0 ||
+	    (mrc = mdb_env_set_maxreaders(st->env, MAX_READERS)) != 0 ||
 	    (mrc = mdb_env_set_mapsize(st->env, map_size)) != 0 ||
 	    (mrc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0) {
 		rc = hsmca_err_set(err, store_mdb_code(mrc), "store",

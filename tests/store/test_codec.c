@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,6 +259,33 @@ test_encode_refuses(void **state)
 	assert_null(buf);
 }
 
+/* The fuzz seeds are valid records that re-encode to the same bytes. */
+static void
+test_seed_corpus(void **state)
+{
+	static const char *seeds[] = { "plain", "min", "revoked_max" };
+	unsigned char in[4096], *out;
+	struct store_cert *c;
+	char path[4096];
+	size_t i, n, len;
+	FILE *fp;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", STORE_CORPUS_DIR,
+		    seeds[i]);
+		assert_non_null(fp = fopen(path, "rb"));
+		n = fread(in, 1, sizeof(in), fp);
+		fclose(fp);
+		if (store_cert_decode(in, n, &c) != 0)
+			fail_msg("seed %s does not decode", seeds[i]);
+		assert_int_equal(store_cert_encode(c, &out, &len), 0);
+		assert_int_equal(len, n);
+		assert_memory_equal(out, in, n);
+		free(out);
+		store_cert_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -266,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_truncated_and_trailing),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_seed_corpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
