@@ -2,12 +2,13 @@
  * protocol/nonce.c - single-use, time-bounded ACME nonces (RFC 8555 6.5)
  * in bounded memory.
  *
- * Nonces sit in a FIFO ring in issue order (so the oldest is at the head
- * and eviction is O(1)) and in a chained hash table keyed by the nonce
- * bytes (so consume is O(1)).  A consumed nonce leaves the table at once
- * but keeps its ring slot, marked dead, until the head passes it.  The
- * nonces are random, so hashing their first bytes spreads them; a client
- * cannot choose what is stored, only what is looked up.
+ * Nonces sit in a fixed pool of `max` slots.  Live ones are linked in
+ * issue order (a doubly linked FIFO: the oldest is at the head, so
+ * expiry and eviction are O(1)) and chained in a hash table keyed by the
+ * nonce bytes (so consume is O(1)); a consumed slot goes back to the free
+ * list at once, so only live nonces count against `max`.  The nonces are
+ * random, so hashing their first bytes spreads them; a client cannot
+ * choose what is stored, only what is looked up.
  */
 #include "protocol/nonce.h"
 
@@ -25,16 +26,18 @@
 struct slot {
 	unsigned char id[NONCE_BYTES];
 	int64_t issued;
-	size_t next;		/* next slot in the same hash bucket, or NIL */
-	bool live;		/* in the hash table, not yet used */
+	size_t hnext;		/* next slot in the same hash bucket */
+	size_t prev;		/* FIFO neighbours; next also links free slots */
+	size_t next;
 };
 
 struct nonce_store {
 	pthread_mutex_t lock;
-	struct slot *ring;
-	size_t max;		/* ring size */
-	size_t head;		/* oldest slot */
-	size_t used;		/* slots from head on, live or dead */
+	struct slot *pool;
+	size_t max;
+	size_t head;		/* oldest live slot, or NIL */
+	size_t tail;		/* newest live slot, or NIL */
+	size_t free;		/* first free slot, or NIL */
 	size_t live;
 	size_t *bucket;		/* first slot of each chain, or NIL */
 	size_t nbucket;		/* a power of two */
@@ -56,16 +59,20 @@ nonce_store_new(size_t max, int64_t lifetime_secs)
 	/* Load factor at most 1/2 keeps chains short. */
 	for (st->nbucket = 1; st->nbucket < 2 * max; st->nbucket <<= 1)
 		;
-	if ((st->ring = calloc(max, sizeof(*st->ring))) == NULL ||
+	if ((st->pool = calloc(max, sizeof(*st->pool))) == NULL ||
 	    (st->bucket = malloc(st->nbucket * sizeof(*st->bucket))) == NULL ||
 	    pthread_mutex_init(&st->lock, NULL) != 0) {
-		free(st->ring);
+		free(st->pool);
 		free(st->bucket);
 		free(st);
 		return NULL;
 	}
 	for (i = 0; i < st->nbucket; i++)
 		st->bucket[i] = NIL;
+	for (i = 0; i < max; i++)
+		st->pool[i].next = i + 1 < max ? i + 1 : NIL;
+	st->free = 0;
+	st->head = st->tail = NIL;
 	st->max = max;
 	st->lifetime = lifetime_secs;
 	return st;
@@ -78,7 +85,7 @@ nonce_store_free(struct nonce_store *st)
 	if (st == NULL)
 		return;
 	pthread_mutex_destroy(&st->lock);
-	free(st->ring);
+	free(st->pool);
 	free(st->bucket);
 	free(st);
 }
@@ -101,17 +108,27 @@ fresh(const struct nonce_store *st, int64_t issued, int64_t now)
 	return (uint64_t)now - (uint64_t)issued < (uint64_t)st->lifetime;
 }
 
-/* Take live slot `idx` out of its hash chain and mark it dead. */
+/* Take live slot `idx` out of the hash table and the FIFO; free it. */
 static void
-unlink_slot(struct nonce_store *st, size_t idx)
+release(struct nonce_store *st, size_t idx)
 {
-	size_t *pp = &st->bucket[bucket_of(st, st->ring[idx].id)];
+	struct slot *s = &st->pool[idx];
+	size_t *pp = &st->bucket[bucket_of(st, s->id)];
 
 	while (*pp != NIL && *pp != idx)
-		pp = &st->ring[*pp].next;
+		pp = &st->pool[*pp].hnext;
 	if (*pp == idx)
-		*pp = st->ring[idx].next;
-	st->ring[idx].live = false;
+		*pp = s->hnext;
+	if (s->prev != NIL)
+		st->pool[s->prev].next = s->next;
+	else
+		st->head = s->next;
+	if (s->next != NIL)
+		st->pool[s->next].prev = s->prev;
+	else
+		st->tail = s->prev;
+	s->next = st->free;
+	st->free = idx;
 	st->live--;
 }
 
@@ -127,25 +144,26 @@ nonce_issue(struct nonce_store *st, int64_t now, char out[NONCE_LEN + 1])
 	if (RAND_bytes(id, sizeof(id)) != 1)
 		return HSMCA_EINTERNAL;
 	pthread_mutex_lock(&st->lock);
-	/* Drop used and expired slots at the head, then the oldest if full. */
-	while (st->used > 0) {
-		s = &st->ring[st->head];
-		if (s->live && fresh(st, s->issued, now) && st->used < st->max)
-			break;
-		if (s->live)
-			unlink_slot(st, st->head);
-		st->head = (st->head + 1) % st->max;
-		st->used--;
-	}
-	idx = (st->head + st->used) % st->max;
-	s = &st->ring[idx];
+	/* Drop expired nonces (oldest first), then the oldest if full. */
+	while (st->head != NIL && !fresh(st, st->pool[st->head].issued, now))
+		release(st, st->head);
+	if (st->free == NIL)
+		release(st, st->head);
+	idx = st->free;
+	s = &st->pool[idx];
+	st->free = s->next;
 	memcpy(s->id, id, sizeof(id));
 	s->issued = now;
-	s->live = true;
 	b = bucket_of(st, id);
-	s->next = st->bucket[b];
+	s->hnext = st->bucket[b];
 	st->bucket[b] = idx;
-	st->used++;
+	s->prev = st->tail;
+	s->next = NIL;
+	if (st->tail != NIL)
+		st->pool[st->tail].next = idx;
+	else
+		st->head = idx;
+	st->tail = idx;
 	st->live++;
 	pthread_mutex_unlock(&st->lock);
 	b64url_encode_buf(id, sizeof(id), out);
@@ -169,13 +187,13 @@ nonce_consume(struct nonce_store *st, const char *nonce, int64_t now,
 		    "retry with the one in Replay-Nonce");
 	pthread_mutex_lock(&st->lock);
 	for (idx = st->bucket[bucket_of(st, id)]; idx != NIL;
-	    idx = st->ring[idx].next)
-		if (memcmp(st->ring[idx].id, id, sizeof(id)) == 0)
+	    idx = st->pool[idx].hnext)
+		if (memcmp(st->pool[idx].id, id, sizeof(id)) == 0)
 			break;
 	if (idx != NIL) {
 		found = true;
-		ok = fresh(st, st->ring[idx].issued, now);
-		unlink_slot(st, idx);	/* single use, even when expired */
+		ok = fresh(st, st->pool[idx].issued, now);
+		release(st, idx);	/* single use, even when expired */
 	}
 	pthread_mutex_unlock(&st->lock);
 	if (!found)
