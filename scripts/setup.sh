@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup.sh - install what hsmca needs on Debian 12 (only the
 # packages that are missing) and build it into build/.  Safe to run again.
+#   setup.sh [TARGET...]   build only these CMake targets (default: all)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,4 +34,8 @@ if ((${#missing[@]} > 0)); then
 fi
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="${HSMCA_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-cmake --build "$build" -j"$(nproc)"
+targets=()
+for t in "$@"; do
+	targets+=(--target "$t")
+done
+cmake --build "$build" -j"$(nproc)" "${targets[@]}"
