@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
-#include "store/store.h"
+#include "store/store_int.h"
 #include "tests/store/helpers.h"
 
 /* Raw LMDB: set (val != NULL) or delete meta `key` in closed store `dir`. */
@@ -210,6 +210,27 @@ test_meta(void **state)
 	th_rmtree(tmp);
 }
 
+/*
+ * A reply must never precede a durable commit: the environment keeps
+ * LMDB's full sync (none of the flags that trade it away) and MDB_NOTLS.
+ */
+static void
+test_durable_flags(void **state)
+{
+	char *tmp = th_tmpdir();
+	struct store *st;
+	unsigned int flags = 0;
+
+	assert_non_null(tmp);
+	st = th_open(th_path(tmp, "db"));
+	assert_int_equal(mdb_env_get_flags(st->env, &flags), 0);
+	assert_int_equal(flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC |
+	    MDB_WRITEMAP | MDB_RDONLY), 0);
+	assert_true(flags & MDB_NOTLS);
+	store_close(st);
+	th_rmtree(tmp);
+}
+
 int
 main(void)
 {
@@ -218,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_schema_version),
 		cmocka_unit_test(test_bad_dir),
 		cmocka_unit_test(test_meta),
+		cmocka_unit_test(test_durable_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
