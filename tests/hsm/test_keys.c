@@ -332,6 +332,12 @@ test_x509_sign(void **state)
 		hsm_key_free(key);
 		key = NULL;
 	}
+	/*
+	 * `other` was opened before three more keys were generated and
+	 * libp11's key list re-read: its handle must still sign.
+	 */
+	assert_int_equal(sign_verify(hsm_key_private(other),
+	    hsm_key_public(other), (const unsigned char *)"abc", 3, 0), 1);
 	hsm_key_free(other);
 }
 
