@@ -24,9 +24,8 @@ if ((asan)); then
 	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
 	    -DHSMCA_SANITIZE=ON -DCMAKE_C_COMPILER=clang >/dev/null
 	cmake --build "$build" -j"$(nproc)"
-	# libsofthsm2 and libp11 are not instrumented; their leaks at exit
-	# are theirs.  Errors in our code still fail.
-	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+	# A leak or an error in any process, the CLI's included, fails.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 else
 	build="$root/build"
