@@ -13,11 +13,16 @@
 
 #include "tests/store/helpers.h"
 
+/* Directories made by th_tmpdir() and not yet removed. */
+#define TH_MAX_DIRS 32
+static char *live_dirs[TH_MAX_DIRS];
+
 char *
 th_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
 	char *p;
+	size_t i;
 
 	if (base == NULL || base[0] == '\0')
 		base = "/tmp";
@@ -28,6 +33,11 @@ th_tmpdir(void)
 		free(p);
 		return NULL;
 	}
+	for (i = 0; i < TH_MAX_DIRS; i++)
+		if (live_dirs[i] == NULL) {
+			live_dirs[i] = p;
+			break;
+		}
 	return p;
 }
 
@@ -62,10 +72,26 @@ rm_r(const char *path)
 void
 th_rmtree(char *dir)
 {
+	size_t i;
+
 	if (dir == NULL)
 		return;
+	for (i = 0; i < TH_MAX_DIRS; i++)
+		if (live_dirs[i] == dir)
+			live_dirs[i] = NULL;
 	rm_r(dir);
 	free(dir);
+}
+
+int
+th_cleanup(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < TH_MAX_DIRS; i++)
+		if (live_dirs[i] != NULL)
+			th_rmtree(live_dirs[i]);
+	return 0;
 }
 
 const char *

@@ -15,6 +15,13 @@ char *th_tmpdir(void);
 /* Remove `dir` and everything below it, then free(dir). */
 void th_rmtree(char *dir);
 
+/*
+ * cmocka teardown: remove every th_tmpdir() not yet removed, so a
+ * failed assertion (which skips the test's own cleanup) leaves nothing
+ * behind.  Returns 0.
+ */
+int th_cleanup(void **state);
+
 /* `dir`/`name` in a static buffer (valid until the next call). */
 const char *th_path(const char *dir, const char *name);
 

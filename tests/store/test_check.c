@@ -286,9 +286,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clean),
-		cmocka_unit_test(test_two_problems),
-		cmocka_unit_test(test_damage),
+		cmocka_unit_test_teardown(test_clean, th_cleanup),
+		cmocka_unit_test_teardown(test_two_problems, th_cleanup),
+		cmocka_unit_test_teardown(test_damage, th_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

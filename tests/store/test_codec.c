@@ -290,11 +290,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_truncated_and_trailing),
-		cmocka_unit_test(test_corrupt),
-		cmocka_unit_test(test_encode_refuses),
-		cmocka_unit_test(test_seed_corpus),
+		cmocka_unit_test_teardown(test_roundtrip, th_cleanup),
+		cmocka_unit_test_teardown(test_truncated_and_trailing, th_cleanup),
+		cmocka_unit_test_teardown(test_corrupt, th_cleanup),
+		cmocka_unit_test_teardown(test_encode_refuses, th_cleanup),
+		cmocka_unit_test_teardown(test_seed_corpus, th_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,7 +136,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kill9),
+		cmocka_unit_test_teardown(test_kill9, th_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -235,11 +235,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_and_reopen),
-		cmocka_unit_test(test_schema_version),
-		cmocka_unit_test(test_bad_dir),
-		cmocka_unit_test(test_meta),
-		cmocka_unit_test(test_durable_flags),
+		cmocka_unit_test_teardown(test_create_and_reopen, th_cleanup),
+		cmocka_unit_test_teardown(test_schema_version, th_cleanup),
+		cmocka_unit_test_teardown(test_bad_dir, th_cleanup),
+		cmocka_unit_test_teardown(test_meta, th_cleanup),
+		cmocka_unit_test_teardown(test_durable_flags, th_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

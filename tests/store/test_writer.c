@@ -399,10 +399,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_concurrent_batching),
-		cmocka_unit_test(test_failure_isolated),
-		cmocka_unit_test(test_map_growth),
-		cmocka_unit_test(test_growth_with_readers),
+		cmocka_unit_test_teardown(test_concurrent_batching, th_cleanup),
+		cmocka_unit_test_teardown(test_failure_isolated, th_cleanup),
+		cmocka_unit_test_teardown(test_map_growth, th_cleanup),
+		cmocka_unit_test_teardown(test_growth_with_readers, th_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
