@@ -1,5 +1,6 @@
 # tests/cli/test_kill.sh - a certificate reported as issued survives
-# kill -9 of the issuing loop; the store stays consistent.
+# kill -9 of the issuing loop; the store stays consistent.  Three rounds
+# on one store, each killed at a random moment while hsmca issue runs.
 source "$(dirname "$0")/lib.sh"
 
 init_ca
@@ -7,9 +8,9 @@ for i in 0 1 2 3; do
 	make_csr "$WORK/k$i.csr" ec:P-256 "/CN=k$i.example.com" "DNS:k$i.example.com"
 done
 
-# The loop records a serial only after hsmca has said it is issued
-# (durably stored).  It runs in its own process group so kill -9 takes
-# the running hsmca with it.
+# "issued serial HEX" is printed only after ca_issue() returned, that is
+# after the record's commit; the loop appends it to loop.err.  The loop
+# runs in its own process group so kill -9 takes the running hsmca too.
 cat >"$WORK/loop.sh" <<'LOOP'
 i=0
 while :; do
@@ -18,44 +19,55 @@ while :; do
 	i=$((i + 1))
 done
 LOOP
-# Serials are taken from the loop's stderr: "issued serial HEX" is
-# printed only after ca_issue() returned, i.e. after the commit.
 export HSMCA STATE WORK
-setsid bash "$WORK/loop.sh" &
-loop=$!
-cleanup_hooks+=("kill -9 -$loop 2>/dev/null")
+: >"$WORK/loop.err"
 
-# Wait for a few issuances, then kill at a random moment.
-for _ in $(seq 1 300); do
-	n="$(cat "$WORK/loop.err" 2>/dev/null | grep -c '^issued serial' || true)"
-	[ "$n" -ge 3 ] && break
-	sleep 0.1
+kill_round() {
+	local round="$1" before n mid=no loop
+	before="$(grep -c '^issued serial' "$WORK/loop.err" || true)"
+	setsid bash "$WORK/loop.sh" &
+	loop=$!
+	cleanup_hooks+=("kill -9 -$loop 2>/dev/null")
+	# A few issuances first, then a random moment, then the next
+	# moment at which an hsmca issue process is running.
+	for _ in $(seq 1 300); do
+		n="$(grep -c '^issued serial' "$WORK/loop.err" || true)"
+		[ "$n" -ge $((before + 3)) ] && break
+		sleep 0.1
+	done
+	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+	for _ in $(seq 1 200); do
+		if pgrep -g "$loop" -f "issue --state" >/dev/null 2>&1; then
+			mid=yes
+			break
+		fi
+		sleep 0.005
+	done
+	kill -9 -- "-$loop"
+	wait "$loop" 2>/dev/null || true
+	echo "# round $round: killed with an hsmca issue process running: $mid"
+}
+
+for round in 1 2 3; do
+	kill_round "$round"
+	sed -n 's/^issued serial \([0-9a-f]\{16,\}\)$/\1/p' "$WORK/loop.err" \
+	    >"$WORK/serials"
+	count="$(wc -l <"$WORK/serials")"
+	[ "$count" -ge $((3 * round)) ] ||
+	    fail "only $count issuances by round $round: $(tail -3 "$WORK/loop.err")"
+	while read -r s; do
+		hsmca show --state "$STATE" "$s" >/dev/null 2>"$WORK/show.err" ||
+		    fail "serial $s reported issued but not found: $(cat "$WORK/show.err")"
+	done <"$WORK/serials"
+	out="$(hsmca db check --state "$STATE")" ||
+	    fail "db check after kill -9: $out"
+	grep -q ", 0 problems$" <<<"$out" || fail "db check: $out"
+	stored="$(hsmca list --state "$STATE" | wc -l)"
+	[ "$stored" -ge "$count" ] || fail "$stored stored < $count reported"
+	ok "round $round: all $count serials reported are stored; db check clean ($stored records)"
 done
-sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
-# Prefer a moment when an hsmca issue process is running.
-for _ in $(seq 1 50); do
-	pgrep -g "$loop" -f "hsmca issue" >/dev/null 2>&1 && break
-	sleep 0.01
-done
-kill -9 -- "-$loop"
-wait "$loop" 2>/dev/null || true
 
-sed -n 's/^issued serial \([0-9a-f]\{16,\}\)$/\1/p' "$WORK/loop.err" >"$WORK/serials"
-count="$(wc -l <"$WORK/serials")"
-[ "$count" -ge 3 ] || fail "only $count issuances before the kill: $(cat "$WORK/loop.err")"
-while read -r s; do
-	hsmca show --state "$STATE" "$s" >/dev/null 2>"$WORK/show.err" ||
-	    fail "serial $s reported issued but not found: $(cat "$WORK/show.err")"
-done <"$WORK/serials"
-ok "all $count serials reported before kill -9 are stored"
-
-out="$(hsmca db check --state "$STATE")" || fail "db check after kill -9: $out"
-grep -q ", 0 problems$" <<<"$out" || fail "db check: $out"
-stored="$(hsmca list --state "$STATE" | wc -l)"
-[ "$stored" -ge "$count" ] || fail "$stored stored < $count reported"
-ok "db check clean after kill -9 ($stored records)"
-
-# The CA still issues after the crash.
+# The CA still issues after the crashes.
 hsmca issue --state "$STATE" --csr "$WORK/k0.csr" >/dev/null 2>&1 ||
     fail "issue after kill -9"
 ok "CA issues after kill -9"
