@@ -21,6 +21,38 @@
 
 #include <openssl/crypto.h>
 
+/*
+ * libp11 could not load a module our own dlopen() could: its OpenSSL
+ * error says little ("could not load the shared library"), so ask the
+ * module itself why C_Initialize fails.
+ */
+static void
+load_failed(struct hsm *hsm, const struct hsm_params *params,
+    struct hsmca_err *err)
+{
+	CK_C_INITIALIZE_ARGS args;
+	char ebuf[160] = "";
+	CK_RV rv;
+
+	hsmca_openssl_errstr(ebuf, sizeof(ebuf));
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = hsm->mod.fl->C_Initialize(&args);
+	if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		if (rv == CKR_OK)
+			hsm->mod.fl->C_Finalize(NULL);
+		hsmca_err_set(err, HSMCA_EHSM, HSM_ERRTYPE,
+		    "cannot load PKCS#11 module %s: %s", params->module, ebuf);
+		return;
+	}
+	hsmca_err_set(err, HSMCA_EHSM, HSM_ERRTYPE,
+	    "cannot load PKCS#11 module %s: C_Initialize: %s%s%s%s",
+	    params->module, hsm_ckr_name(rv),
+	    params->softhsm_conf ? " (check the SoftHSM2 configuration " : "",
+	    params->softhsm_conf ? params->softhsm_conf : "",
+	    params->softhsm_conf ? ")" : "");
+}
+
 /* Find the one initialised token that `uri` selects. */
 static int
 select_token(struct hsm *hsm, P11KitUri *uri, const char *uristr,
@@ -131,9 +163,7 @@ hsm_open(const struct hsm_params *params, struct hsm **out,
 	if (PKCS11_CTX_load(hsm->ctx, params->module) != 0) {
 		PKCS11_CTX_free(hsm->ctx);
 		hsm->ctx = NULL;
-		hsmca_err_set(err, HSMCA_EHSM, HSM_ERRTYPE,
-		    "cannot load PKCS#11 module %s: %s", params->module,
-		    hsmca_openssl_errstr(ebuf, sizeof(ebuf)));
+		load_failed(hsm, params, err);
 		goto out;
 	}
 	if (PKCS11_enumerate_slots(hsm->ctx, &hsm->slots, &hsm->nslots) != 0) {

@@ -89,6 +89,7 @@ group_teardown(void **state)
 struct open_case {
 	const char *desc;
 	const char *module;	/* NULL: the SoftHSM2 module */
+	const char *conf;	/* NULL: the fixture's softhsm2.conf */
 	const char *uri;	/* NULL: FIX_URI */
 	const char *env_value;	/* NULL: ENV unset */
 	int use_env;		/* pass ENV as pin_env */
@@ -111,6 +112,8 @@ run_cases(const struct open_case *cases, size_t n)
 		p = fix.params;
 		if (cases[i].module != NULL)
 			p.module = cases[i].module;
+		if (cases[i].conf != NULL)
+			p.softhsm_conf = cases[i].conf;
 		if (cases[i].uri != NULL)
 			p.token_uri = cases[i].uri;
 		if (cases[i].env_value != NULL)
@@ -152,57 +155,60 @@ static void
 test_open_errors(void **state)
 {
 	const struct open_case cases[] = {
-		{ "missing module file", "/nonexistent/libpkcs11.so", NULL,
+		{ "missing module file", "/nonexistent/libpkcs11.so", NULL, NULL,
 		    NULL, 0, fix.pin_file, HSMCA_EHSM,
 		    "cannot load PKCS#11 module /nonexistent/libpkcs11.so: "
 		    "No such file" },
-		{ "text file as module", text_file, NULL, NULL, 0,
+		{ "text file as module", text_file, NULL, NULL, NULL, 0,
 		    fix.pin_file, HSMCA_EHSM, "cannot load PKCS#11 module" },
-		{ "library without C_GetFunctionList", crypto_so, NULL, NULL,
+		{ "library without C_GetFunctionList", crypto_so, NULL, NULL, NULL,
 		    0, fix.pin_file, HSMCA_EHSM, "not a PKCS#11 module" },
-		{ "empty module path", "", NULL, NULL, 0, fix.pin_file,
+		{ "empty module path", "", NULL, NULL, NULL, 0, fix.pin_file,
 		    HSMCA_EHSM, "no PKCS#11 module" },
-		{ "no such token", NULL, "pkcs11:token=nope", NULL, 0,
+		{ "module fails C_Initialize", NULL, missing_file, NULL, NULL,
+		    0, fix.pin_file, HSMCA_EHSM, "cannot load PKCS#11 module "
+		    FIX_MODULE ": C_Initialize: CKR_" },
+		{ "no such token", NULL, NULL, "pkcs11:token=nope", NULL, 0,
 		    fix.pin_file, HSMCA_ENOTFOUND,
 		    "no token matches pkcs11:token=nope" },
-		{ "label prefix", NULL, "pkcs11:token=hsmca-tes", NULL, 0,
+		{ "label prefix", NULL, NULL, "pkcs11:token=hsmca-tes", NULL, 0,
 		    fix.pin_file, HSMCA_ENOTFOUND, "hsmca-tes" },
-		{ "label plus one", NULL, "pkcs11:token=hsmca-test2", NULL, 0,
+		{ "label plus one", NULL, NULL, "pkcs11:token=hsmca-test2", NULL, 0,
 		    fix.pin_file, HSMCA_ENOTFOUND, "hsmca-test2" },
-		{ "serial mismatch", NULL, FIX_URI ";serial=0000", NULL, 0,
+		{ "serial mismatch", NULL, NULL, FIX_URI ";serial=0000", NULL, 0,
 		    fix.pin_file, HSMCA_ENOTFOUND, "serial=0000" },
-		{ "not a pkcs11 URI", NULL, "token=" FIX_LABEL, NULL, 0,
+		{ "not a pkcs11 URI", NULL, NULL, "token=" FIX_LABEL, NULL, 0,
 		    fix.pin_file, HSMCA_EINVAL, "malformed PKCS#11 URI" },
-		{ "bad escape", NULL, "pkcs11:token=%zz", NULL, 0,
+		{ "bad escape", NULL, NULL, "pkcs11:token=%zz", NULL, 0,
 		    fix.pin_file, HSMCA_EINVAL, "malformed PKCS#11 URI" },
-		{ "misspelt attribute", NULL, "pkcs11:tokn=" FIX_LABEL, NULL,
+		{ "misspelt attribute", NULL, NULL, "pkcs11:tokn=" FIX_LABEL, NULL,
 		    0, fix.pin_file, HSMCA_EINVAL, "unrecognised" },
-		{ "empty URI", NULL, "", NULL, 0, fix.pin_file, HSMCA_EINVAL,
+		{ "empty URI", NULL, NULL, "", NULL, 0, fix.pin_file, HSMCA_EINVAL,
 		    "empty PKCS#11 URI" },
-		{ "wrong PIN", NULL, NULL, NULL, 0, pin_wrong, HSMCA_EPIN,
+		{ "wrong PIN", NULL, NULL, NULL, NULL, 0, pin_wrong, HSMCA_EPIN,
 		    "token refused the PIN (CKR_PIN_INCORRECT)" },
-		{ "no PIN: env unset, file missing", NULL, NULL, NULL, 1,
+		{ "no PIN: env unset, file missing", NULL, NULL, NULL, NULL, 1,
 		    missing_file, HSMCA_EPIN, "no PIN: environment variable "
 		    ENV " is unset and cannot open PIN file" },
-		{ "no PIN: nothing configured", NULL, NULL, NULL, 0, NULL,
+		{ "no PIN: nothing configured", NULL, NULL, NULL, NULL, 0, NULL,
 		    HSMCA_EPIN, "no PIN" },
-		{ "no PIN: env unset, no file", NULL, NULL, NULL, 1, NULL,
+		{ "no PIN: env unset, no file", NULL, NULL, NULL, NULL, 1, NULL,
 		    HSMCA_EPIN, ENV " is unset" },
-		{ "empty PIN file", NULL, NULL, NULL, 0, pin_empty,
+		{ "empty PIN file", NULL, NULL, NULL, NULL, 0, pin_empty,
 		    HSMCA_EPIN, "is empty" },
-		{ "empty PIN variable", NULL, NULL, "", 1, fix.pin_file,
+		{ "empty PIN variable", NULL, NULL, NULL, "", 1, fix.pin_file,
 		    HSMCA_EPIN, "empty PIN" },
-		{ "PIN file 0640", NULL, NULL, NULL, 0, pin_0640, HSMCA_EPIN,
+		{ "PIN file 0640", NULL, NULL, NULL, NULL, 0, pin_0640, HSMCA_EPIN,
 		    "group or others (mode 0640)" },
-		{ "PIN file 0604", NULL, NULL, NULL, 0, pin_0604, HSMCA_EPIN,
+		{ "PIN file 0604", NULL, NULL, NULL, NULL, 0, pin_0604, HSMCA_EPIN,
 		    "group or others (mode 0604)" },
-		{ "PIN of 255 bytes reaches the token", NULL, NULL, NULL, 0,
+		{ "PIN of 255 bytes reaches the token", NULL, NULL, NULL, NULL, 0,
 		    pin_255, HSMCA_EPIN, "token refused the PIN" },
-		{ "PIN of 256 bytes", NULL, NULL, NULL, 0, pin_256,
+		{ "PIN of 256 bytes", NULL, NULL, NULL, NULL, 0, pin_256,
 		    HSMCA_EPIN, "longer than 255 bytes" },
-		{ "PIN file is a directory", NULL, NULL, NULL, 0, fix.dir,
+		{ "PIN file is a directory", NULL, NULL, NULL, NULL, 0, fix.dir,
 		    HSMCA_EPIN, "not a regular file" },
-		{ "wrong PIN in env beats right file", NULL, NULL, WRONG_PIN,
+		{ "wrong PIN in env beats right file", NULL, NULL, NULL, WRONG_PIN,
 		    1, fix.pin_file, HSMCA_EPIN, "CKR_PIN_INCORRECT" },
 	};
 
@@ -214,23 +220,23 @@ static void
 test_open_ok(void **state)
 {
 	const struct open_case cases[] = {
-		{ "PIN file with LF", NULL, NULL, NULL, 0, fix.pin_file, 0,
+		{ "PIN file with LF", NULL, NULL, NULL, NULL, 0, fix.pin_file, 0,
 		    NULL },
-		{ "PIN file without newline", NULL, NULL, NULL, 0, pin_nl, 0,
+		{ "PIN file without newline", NULL, NULL, NULL, NULL, 0, pin_nl, 0,
 		    NULL },
-		{ "PIN file with CRLF, mode 0400", NULL, NULL, NULL, 0,
+		{ "PIN file with CRLF, mode 0400", NULL, NULL, NULL, NULL, 0,
 		    pin_crlf, 0, NULL },
-		{ "right PIN in env beats wrong file", NULL, NULL, FIX_PIN, 1,
+		{ "right PIN in env beats wrong file", NULL, NULL, NULL, FIX_PIN, 1,
 		    pin_wrong, 0, NULL },
-		{ "env variable set but not asked for", NULL, NULL, WRONG_PIN,
+		{ "env variable set but not asked for", NULL, NULL, NULL, WRONG_PIN,
 		    0, fix.pin_file, 0, NULL },
-		{ "env unset falls back to file", NULL, NULL, NULL, 1,
+		{ "env unset falls back to file", NULL, NULL, NULL, NULL, 1,
 		    fix.pin_file, 0, NULL },
-		{ "PIN only in env", NULL, NULL, FIX_PIN, 1, NULL, 0, NULL },
-		{ "URI with manufacturer and model", NULL, FIX_URI
+		{ "PIN only in env", NULL, NULL, NULL, FIX_PIN, 1, NULL, 0, NULL },
+		{ "URI with manufacturer and model", NULL, NULL, FIX_URI
 		    ";manufacturer=SoftHSM%20project;model=SoftHSM%20v2",
 		    NULL, 0, fix.pin_file, 0, NULL },
-		{ "URI matching every token (only one)", NULL, "pkcs11:",
+		{ "URI matching every token (only one)", NULL, NULL, "pkcs11:",
 		    NULL, 0, fix.pin_file, 0, NULL },
 	};
 
@@ -243,7 +249,7 @@ test_token_create(void **state)
 {
 	struct hsmca_err err = { 0 };
 	const struct open_case ambiguous[] = {
-		{ "URI matching two tokens", NULL, "pkcs11:", NULL, 0,
+		{ "URI matching two tokens", NULL, NULL, "pkcs11:", NULL, 0,
 		    fix.pin_file, HSMCA_EINVAL, "2 tokens match" },
 	};
 	/* 32 bytes: the longest label PKCS#11 can hold. */
