@@ -2,6 +2,7 @@
 # scripts/setup.sh - install what hsmca needs on Debian 12 (only the
 # packages that are missing) and build it into build/.  Safe to run again.
 #   setup.sh [TARGET...]   build only these CMake targets (default: all)
+#   setup.sh --deps-only   install the packages, build nothing
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +32,10 @@ if ((${#missing[@]} > 0)); then
 	"${sudo[@]}" apt-get update
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y \
 	    --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${1:-}" = "--deps-only" ]; then
+	exit 0
 fi
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="${HSMCA_BUILD_TYPE:-RelWithDebInfo}" >/dev/null

@@ -17,9 +17,8 @@ for arg in "$@"; do
 	esac
 done
 
-bash "$root/scripts/setup.sh"
-
 if ((asan)); then
+	bash "$root/scripts/setup.sh" --deps-only
 	build="$root/build-asan"
 	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
 	    -DHSMCA_SANITIZE=ON -DCMAKE_C_COMPILER=clang >/dev/null
@@ -28,6 +27,7 @@ if ((asan)); then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 else
+	bash "$root/scripts/setup.sh"
 	build="$root/build"
 fi
 
