@@ -187,6 +187,9 @@ struct ca_lint_ctx {
 	const char *const *names;	/* validated names, SAN order */
 	size_t nnames;
 	int64_t now;			/* signing time */
+	X509_PUBKEY *spki;	/* NULL, or the CSR's key: the certificate
+				   must carry it byte for byte (saves
+				   decoding the certificate's copy) */
 };
 
 /*

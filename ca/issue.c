@@ -37,6 +37,52 @@ serial_pick(struct ca *ca, unsigned char serial[CA_SERIAL_LEN],
 	    "source is broken", SERIAL_TRIES);
 }
 
+/*
+ * Copy the CSR's SubjectPublicKeyInfo into `x` as it is.  X509_set_pubkey
+ * would re-encode the key through OpenSSL 3's encoder lookup, which costs
+ * more than the token's signature; the bytes are the same.
+ */
+static int
+spki_copy(X509 *x, X509_PUBKEY *from)
+{
+	ASN1_OBJECT *ppkalg, *obj = NULL;
+	const ASN1_OBJECT *aobj;
+	const unsigned char *pk;
+	unsigned char *enc = NULL;
+	const void *pval;
+	void *val = NULL;
+	X509_ALGOR *pa;
+	int pklen, ptype;
+
+	if (X509_PUBKEY_get0_param(&ppkalg, &pk, &pklen, &pa, from) != 1)
+		return -1;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, pa);
+	if ((obj = OBJ_dup(aobj)) == NULL)
+		goto fail;
+	if (ptype == V_ASN1_OBJECT)
+		val = OBJ_dup(pval);
+	else if (ptype == V_ASN1_SEQUENCE)
+		val = ASN1_STRING_dup(pval);
+	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		goto fail;
+	if ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) && val == NULL)
+		goto fail;
+	if ((enc = OPENSSL_memdup(pk, (size_t)pklen)) == NULL)
+		goto fail;
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj, ptype, val,
+	    enc, pklen) != 1)
+		goto fail;
+	return 0;
+fail:
+	ASN1_OBJECT_free(obj);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(val);
+	else
+		ASN1_STRING_free(val);
+	OPENSSL_free(enc);
+	return -1;
+}
+
 /* subjectAltName: dNSName for names, iPAddress for address literals. */
 static GENERAL_NAMES *
 san_build(const struct ca_csr *csr)
@@ -117,7 +163,7 @@ tbs_build(struct ca *ca, const struct ca_csr *csr, const unsigned char *serial,
 	    0) != 1) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL ||
-	    X509_set_pubkey(x, csr->pubkey) != 1)
+	    spki_copy(x, X509_REQ_get_X509_PUBKEY(csr->req)) != 0)
 		goto out;
 	if ((gens = san_build(csr)) == NULL)
 		goto out;
@@ -213,6 +259,7 @@ ca_issue(struct ca *ca, const struct ca_issue_req *req,
 	lc.names = (const char *const *)csr->names;
 	lc.nnames = csr->nnames;
 	lc.now = now;
+	lc.spki = X509_REQ_get_X509_PUBKEY(csr->req);
 	if ((rc = ca_lint(x, &lc, err)) != 0)
 		goto out;
 	if (X509_sign(x, hsm_key_private(ca->issuing_key), ca->md) <= 0) {
