@@ -126,6 +126,17 @@ struct jws;
  * embedded "jwk"; it does not verify the signature (jws_verify()) nor
  * the nonce or url (the caller knows the nonce store and the URL).
  * Same as jws_parse_flags(body, len, 0, out, err).
+ * Refusals are HSMCA_EINVAL with type:
+ *  - "badSignatureAlgorithm": alg not in jws_algorithms (the detail lists
+ *    them; "none" and HS* included), or a jwk whose key does not fit alg;
+ *  - "badPublicKey": a jwk this server does not accept (jwk_parse());
+ *  - "badNonce": no "nonce" (RFC 8555 6.5);
+ *  - "malformed": everything else: body over JWS_MAX_BODY, not JSON,
+ *    compact or general serialization, members other than exactly
+ *    protected/payload/signature (an unprotected "header" included),
+ *    duplicate members, bad base64url, missing alg or url, both or
+ *    neither of jwk and kid, "crit" or "b64" present, a nonce that is not
+ *    base64url, an ECDSA/EdDSA signature of the wrong size (DER included).
  * On success *out belongs to the caller (jws_free()).
  */
 int jws_parse(const char *body, size_t len, struct jws **out,
