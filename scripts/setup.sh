@@ -12,7 +12,7 @@ build="${HSMCA_BUILD_DIR:-$root/build}"
 packages=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc
-	liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev libinih-dev
+	liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev libinih-dev procps
 	libmicrohttpd-dev libcurl4-openssl-dev libunbound-dev libpsl-dev
 )
 
