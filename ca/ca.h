@@ -144,10 +144,19 @@ void ca_issued_free(struct ca_issued *issued);
 
 /* --- CSR checks (no token needed; also the fuzz target's entry) ------ */
 
-/* A parsed, verified CSR and the identifiers it asks for. */
+/*
+ * A parsed, verified CSR and the identifiers it asks for.  The CSR is
+ * decoded field by field rather than with d2i_X509_REQ: OpenSSL 3.0
+ * looks up its decoders for every SubjectPublicKeyInfo it parses, which
+ * costs more than the token's signature.
+ */
 struct ca_csr {
-	X509_REQ *req;		/* owned */
-	EVP_PKEY *pubkey;	/* owned by req */
+	X509_NAME *subject;		/* owned */
+	STACK_OF(X509_EXTENSION) *exts;	/* owned; requested extensions,
+					   NULL when none */
+	X509_ALGOR *spki_alg;		/* owned: SubjectPublicKeyInfo */
+	ASN1_BIT_STRING *spki_key;	/* owned: its subjectPublicKey */
+	EVP_PKEY *pubkey;		/* owned: the same key */
 	bool rsa;		/* RSA key (else EC P-256/P-384) */
 	char **names;		/* nnames lower-case, deduplicated: the CN
 				   first when present, then the SAN entries
@@ -187,9 +196,10 @@ struct ca_lint_ctx {
 	const char *const *names;	/* validated names, SAN order */
 	size_t nnames;
 	int64_t now;			/* signing time */
-	X509_PUBKEY *spki;	/* NULL, or the CSR's key: the certificate
-				   must carry it byte for byte (saves
-				   decoding the certificate's copy) */
+	const struct ca_csr *csr;	/* NULL, or the checked CSR: the
+					   certificate must carry its key
+					   byte for byte (saves decoding
+					   the certificate's copy) */
 };
 
 /*

@@ -69,6 +69,12 @@ int ca_serial_new(unsigned char serial[CA_SERIAL_LEN], struct hsmca_err *err);
 int ca_profiles_load(struct ca *ca, const struct hsmca_config *cfg,
     struct hsmca_err *err);
 
+/* ca/csr_parse.c: decode `der` (exactly `len` bytes) into `csr`
+ * (subject, exts, spki_*, pubkey, rsa); with `verify` also the key
+ * policy and the self-signature.  badCSR / badPublicKey. */
+int ca_csr_parse(struct ca_csr *csr, const unsigned char *der, size_t len,
+    bool verify, struct hsmca_err *err);
+
 /* ca/names.c: the identifiers of `req` checked against `profile`;
  * fills csr->names, csr->nnames, csr->ndns. */
 int ca_csr_names(struct ca_csr *csr, const struct ca_profile *profile,

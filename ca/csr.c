@@ -61,32 +61,6 @@ out:
 	return rc;
 }
 
-/* Parse DER that must be exactly one CertificationRequest. */
-static int
-der_parse(const unsigned char *der, size_t len, X509_REQ **out,
-    struct hsmca_err *err)
-{
-	const unsigned char *p = der;
-	X509_REQ *req;
-
-	if (len == 0 || len > CSR_MAX_LEN)
-		return hsmca_err_set(err, HSMCA_EINVAL, "badCSR",
-		    "CSR is %zu bytes; expected 1..%d", len, CSR_MAX_LEN);
-	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL) {
-		ERR_clear_error();
-		return hsmca_err_set(err, HSMCA_EINVAL, "badCSR",
-		    "RFC 2986 4: CSR is not a DER CertificationRequest");
-	}
-	if (p != der + len) {
-		X509_REQ_free(req);
-		return hsmca_err_set(err, HSMCA_EINVAL, "badCSR",
-		    "RFC 2986 4: %zu bytes follow the CSR's DER encoding",
-		    (size_t)(der + len - p));
-	}
-	*out = req;
-	return 0;
-}
-
 /*
  * Accept PEM (by its armor) or DER.  The DER is parsed once here so a
  * garbled CSR is refused at the door with the same errors as later.
@@ -97,7 +71,7 @@ ca_csr_read(const unsigned char *buf, size_t len, unsigned char **der,
 {
 	unsigned char *d = NULL;
 	size_t dlen = 0, i = 0;
-	X509_REQ *req = NULL;
+	struct ca_csr tmp;
 	int rc;
 
 	*der = NULL;
@@ -125,14 +99,26 @@ ca_csr_read(const unsigned char *buf, size_t len, unsigned char **der,
 		memcpy(d, buf, len);
 		dlen = len;
 	}
-	if ((rc = der_parse(d, dlen, &req, err)) != 0)
+	if (dlen > CSR_MAX_LEN) {
+		rc = hsmca_err_set(err, HSMCA_EINVAL, "badCSR",
+		    "CSR is %zu bytes; at most %d", dlen, CSR_MAX_LEN);
+		goto out;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	rc = ca_csr_parse(&tmp, d, dlen, false, err);
+	X509_NAME_free(tmp.subject);
+	sk_X509_EXTENSION_pop_free(tmp.exts, X509_EXTENSION_free);
+	X509_ALGOR_free(tmp.spki_alg);
+	ASN1_BIT_STRING_free(tmp.spki_key);
+	EVP_PKEY_free(tmp.pubkey);
+	/* A refused key is still a readable CSR; ca_csr_check decides. */
+	if (rc != 0 && rc != HSMCA_EPOLICY)
 		goto out;
 	*der = d;
 	*der_len = dlen;
 	d = NULL;
 	rc = 0;
 out:
-	X509_REQ_free(req);
 	free(d);
 	return rc;
 }
@@ -216,36 +202,19 @@ ca_csr_check(const unsigned char *der, size_t len,
 		.name = "any", .max_names = 100, .wildcard = true, .ip = true,
 	};
 	struct ca_csr *csr = NULL;
-	int rc, v;
+	int rc;
 
+	*out = NULL;
+	if (len > CSR_MAX_LEN)
+		return hsmca_err_set(err, HSMCA_EINVAL, "badCSR",
+		    "CSR is %zu bytes; at most %d", len, CSR_MAX_LEN);
 	if ((csr = calloc(1, sizeof(*csr))) == NULL) {
 		rc = hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
 		goto out;
 	}
-	if ((rc = der_parse(der, len, &csr->req, err)) != 0)
+	if ((rc = ca_csr_parse(csr, der, len, true, err)) != 0)
 		goto out;
-	if (X509_REQ_get_version(csr->req) != X509_REQ_VERSION_1) {
-		rc = hsmca_err_set(err, HSMCA_EINVAL, "badCSR",
-		    "RFC 2986 4.1: CSR version must be 0 (v1)");
-		goto out;
-	}
-	if ((csr->pubkey = X509_REQ_get0_pubkey(csr->req)) == NULL) {
-		ERR_clear_error();
-		rc = hsmca_err_set(err, HSMCA_EPOLICY, "badPublicKey",
-		    "CSR public key is unreadable or of an unknown type");
-		goto out;
-	}
-	/* Key policy first: verifying with a refused key is wasted work. */
-	if ((rc = ca_key_check(csr->pubkey, &csr->rsa, err)) != 0)
-		goto out;
-	if ((v = X509_REQ_verify(csr->req, csr->pubkey)) != 1) {
-		ERR_clear_error();
-		rc = hsmca_err_set(err, HSMCA_EINVAL, "badCSR",
-		    "RFC 2986 3: CSR signature does not verify with its own "
-		    "public key");
-		goto out;
-	}
 	if ((rc = ca_csr_names(csr, profile ? profile : &any, err)) != 0)
 		goto out;
 	*out = csr;
@@ -264,6 +233,10 @@ ca_csr_free(struct ca_csr *csr)
 	for (size_t i = 0; i < csr->nnames; i++)
 		free(csr->names[i]);
 	free(csr->names);
-	X509_REQ_free(csr->req);
+	X509_NAME_free(csr->subject);
+	sk_X509_EXTENSION_pop_free(csr->exts, X509_EXTENSION_free);
+	X509_ALGOR_free(csr->spki_alg);
+	ASN1_BIT_STRING_free(csr->spki_key);
+	EVP_PKEY_free(csr->pubkey);
 	free(csr);
 }

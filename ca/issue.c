@@ -43,20 +43,17 @@ serial_pick(struct ca *ca, unsigned char serial[CA_SERIAL_LEN],
  * more than the token's signature; the bytes are the same.
  */
 static int
-spki_copy(X509 *x, X509_PUBKEY *from)
+spki_copy(X509 *x, const struct ca_csr *csr)
 {
-	ASN1_OBJECT *ppkalg, *obj = NULL;
+	ASN1_OBJECT *obj = NULL;
 	const ASN1_OBJECT *aobj;
-	const unsigned char *pk;
+	const unsigned char *pk = ASN1_STRING_get0_data(csr->spki_key);
 	unsigned char *enc = NULL;
 	const void *pval;
 	void *val = NULL;
-	X509_ALGOR *pa;
-	int pklen, ptype;
+	int pklen = ASN1_STRING_length(csr->spki_key), ptype;
 
-	if (X509_PUBKEY_get0_param(&ppkalg, &pk, &pklen, &pa, from) != 1)
-		return -1;
-	X509_ALGOR_get0(&aobj, &ptype, &pval, pa);
+	X509_ALGOR_get0(&aobj, &ptype, &pval, csr->spki_alg);
 	if ((obj = OBJ_dup(aobj)) == NULL)
 		goto fail;
 	if (ptype == V_ASN1_OBJECT)
@@ -163,7 +160,7 @@ tbs_build(struct ca *ca, const struct ca_csr *csr, const unsigned char *serial,
 	    0) != 1) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL ||
-	    spki_copy(x, X509_REQ_get_X509_PUBKEY(csr->req)) != 0)
+	    spki_copy(x, csr) != 0)
 		goto out;
 	if ((gens = san_build(csr)) == NULL)
 		goto out;
@@ -259,7 +256,7 @@ ca_issue(struct ca *ca, const struct ca_issue_req *req,
 	lc.names = (const char *const *)csr->names;
 	lc.nnames = csr->nnames;
 	lc.now = now;
-	lc.spki = X509_REQ_get_X509_PUBKEY(csr->req);
+	lc.csr = csr;
 	if ((rc = ca_lint(x, &lc, err)) != 0)
 		goto out;
 	if (X509_sign(x, hsm_key_private(ca->issuing_key), ca->md) <= 0) {

@@ -275,18 +275,18 @@ critical_lint(X509 *x, struct hsmca_err *err)
 
 /* The certificate carries exactly the key that passed the policy. */
 static int
-spki_lint(X509 *x, X509_PUBKEY *want, struct hsmca_err *err)
+spki_lint(X509 *x, const struct ca_csr *csr, struct hsmca_err *err)
 {
-	ASN1_OBJECT *o1, *o2;
-	const unsigned char *k1, *k2;
-	X509_ALGOR *a1, *a2;
-	int l1, l2;
+	ASN1_OBJECT *o1;
+	const unsigned char *k1;
+	X509_ALGOR *a1;
+	int l1;
 
 	if (X509_PUBKEY_get0_param(&o1, &k1, &l1, &a1,
 	    X509_get_X509_PUBKEY(x)) != 1 ||
-	    X509_PUBKEY_get0_param(&o2, &k2, &l2, &a2, want) != 1 ||
-	    X509_ALGOR_cmp(a1, a2) != 0 || l1 != l2 ||
-	    memcmp(k1, k2, (size_t)l1) != 0)
+	    X509_ALGOR_cmp(a1, csr->spki_alg) != 0 ||
+	    l1 != ASN1_STRING_length(csr->spki_key) ||
+	    memcmp(k1, ASN1_STRING_get0_data(csr->spki_key), (size_t)l1) != 0)
 		return fail(err, "RFC 5280 4.1.2.7: subjectPublicKeyInfo "
 		    "differs from the requested key");
 	return 0;
@@ -312,9 +312,9 @@ ca_lint(X509 *x, const struct ca_lint_ctx *ctx, struct hsmca_err *err)
 	    (rc = validity_lint(x, ctx, err)) != 0 ||
 	    (rc = bc_lint(x, err)) != 0)
 		return rc;
-	if (ctx->spki != NULL && (rc = spki_lint(x, ctx->spki, err)) != 0)
+	if (ctx->csr != NULL && (rc = spki_lint(x, ctx->csr, err)) != 0)
 		return rc;
-	if (ca_key_check(ctx->spki != NULL ? X509_PUBKEY_get0(ctx->spki) :
+	if (ca_key_check(ctx->csr != NULL ? ctx->csr->pubkey :
 	    X509_get0_pubkey(x), &rsa, &kerr) != 0)
 		return hsmca_err_set(err, HSMCA_ELINT, "serverInternal",
 		    "lint: %s", kerr.detail);

@@ -186,7 +186,7 @@ static int
 cn_add(struct ca_csr *csr, const struct ca_profile *profile,
     struct hsmca_err *err)
 {
-	const X509_NAME *subj = X509_REQ_get_subject_name(csr->req);
+	const X509_NAME *subj = csr->subject;
 	X509_NAME_ENTRY *e;
 	unsigned char *utf8 = NULL, addr[16];
 	char text[INET6_ADDRSTRLEN];
@@ -241,15 +241,13 @@ static int
 san_add(struct ca_csr *csr, const struct ca_profile *profile,
     struct hsmca_err *err)
 {
-	STACK_OF(X509_EXTENSION) *exts = NULL;
+	const STACK_OF(X509_EXTENSION) *exts = csr->exts;
 	GENERAL_NAMES *gens = NULL;
 	char text[INET6_ADDRSTRLEN];
 	int crit = -1, rc = 0;
 
-	if ((exts = X509_REQ_get_extensions(csr->req)) == NULL) {
-		ERR_clear_error();
+	if (exts == NULL)
 		return 0;
-	}
 	gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
 	if (gens == NULL) {
 		ERR_clear_error();
@@ -307,7 +305,6 @@ san_add(struct ca_csr *csr, const struct ca_profile *profile,
 	}
 out:
 	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
 }
 
