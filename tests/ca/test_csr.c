@@ -127,6 +127,59 @@ test_tampered_body(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* Only SHA-2 signatures are accepted on a CSR. */
+static void
+test_sha1_signature(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	X509_REQ *req = X509_REQ_new();
+	struct hsmca_err err = { 0 };
+	struct ca_csr *csr = NULL;
+	unsigned char *der;
+	size_t len;
+
+	(void)state;
+	X509_REQ_set_version(req, X509_REQ_VERSION_1);
+	X509_NAME_add_entry_by_NID(X509_REQ_get_subject_name(req),
+	    NID_commonName, MBSTRING_UTF8, (const unsigned char *)"a.example",
+	    -1, -1, 0);
+	X509_REQ_set_pubkey(req, k);
+	assert_true(X509_REQ_sign(req, k, EVP_sha1()) > 0);
+	der = t_req_der(req, &len);
+	assert_int_equal(ca_csr_check(der, len, NULL, &csr, &err),
+	    HSMCA_EINVAL);
+	assert_string_equal(err.type, "badCSR");
+	assert_non_null(strstr(err.detail, "SHA-256"));
+	free(der);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+}
+
+/* An EC key with explicit curve parameters instead of a named curve. */
+static void
+test_explicit_curve(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	struct hsmca_err err = { 0 };
+	struct ca_csr *csr = NULL;
+	X509_REQ *req;
+	unsigned char *der;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(k,
+	    "encoding", "explicit"), 1);
+	req = t_req(k, "a.example", NULL);
+	der = t_req_der(req, &len);
+	assert_int_equal(ca_csr_check(der, len, NULL, &csr, &err),
+	    HSMCA_EPOLICY);
+	assert_string_equal(err.type, "badPublicKey");
+	assert_non_null(strstr(err.detail, "namedCurve"));
+	free(der);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+}
+
 static char *
 to_pem(const unsigned char *der, size_t len, const char *label)
 {
@@ -223,6 +276,8 @@ main(void)
 		cmocka_unit_test(test_key_policy),
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_tampered_body),
+		cmocka_unit_test(test_sha1_signature),
+		cmocka_unit_test(test_explicit_curve),
 		cmocka_unit_test(test_read),
 	};
 
