@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/x509v3.h>
 
@@ -257,6 +259,70 @@ test_init_twice(void **state)
 	config_free(cfg);
 }
 
+/* The PIN files are the owner's alone and the PIN is nowhere else. */
+static void
+test_state_files(void **state)
+{
+	static const char *const secret[] = { "token.pin", "so.pin" };
+	char path[PATH_MAX + 32], *conf = NULL, pin[128] = "";
+	struct stat st;
+	FILE *fp;
+	long n;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", E.dir, secret[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	snprintf(path, sizeof(path), "%s/token.pin", E.dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(pin, sizeof(pin), fp));
+	fclose(fp);
+	assert_int_equal(strlen(pin), 32);
+	snprintf(path, sizeof(path), "%s/hsmca.conf", E.dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	conf = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(conf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	assert_null(strstr(conf, pin));
+	assert_non_null(strstr(conf, "softhsm2.conf"));
+	free(conf);
+}
+
+/* An interrupted ceremony (PEMs written, no hsmca.conf) is refused too. */
+static void
+test_init_interrupted(void **state)
+{
+	struct ca_init_params p = { 0 };
+	struct hsmca_err err = { 0 };
+	struct hsmca_config *cfg = config_new();
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	FILE *fp;
+
+	(void)state;
+	t_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/root.pem", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	p.state_dir = dir;
+	p.cfg = cfg;
+	p.create_token = true;
+	assert_int_equal(ca_init(&p, &err), HSMCA_EEXIST);
+	assert_non_null(strstr(err.detail, "interrupted"));
+	/* Nothing else was written. */
+	snprintf(path, sizeof(path), "%s/token.pin", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	config_free(cfg);
+	t_rmtree(dir);
+}
+
 static void
 issue_one(EVP_PKEY *key, const char *cn, const char *const *sans,
     const char *profile, const char *const *want, size_t nwant,
@@ -469,6 +535,8 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ca_certs),
 		cmocka_unit_test(test_init_twice),
+		cmocka_unit_test(test_state_files),
+		cmocka_unit_test(test_init_interrupted),
 		cmocka_unit_test(test_issue_ec),
 		cmocka_unit_test(test_issue_rsa),
 		cmocka_unit_test(test_issue_long_name),
