@@ -36,7 +36,7 @@ perl -e 'local $/; my $d = <STDIN>; substr($d, -3, 1) ^= "\x01"; print $d' \
     <"$WORK/good.der" >"$WORK/badsig.der"
 openssl req -in "$WORK/badsig.der" -inform DER -noout 2>/dev/null ||
     fail "flipped CSR no longer parses; the test would not test the signature"
-refused 3 "hsmca: badCSR: RFC 2986 3: CSR signature does not verify" "$WORK/badsig.der"
+refused 3 "CSR signature does not verify with its own public key" "$WORK/badsig.der"
 ok "CSR with a bad signature"
 
 make_csr "$WORK/rsa1024.csr" rsa:1024 "/CN=weak.example.com" "DNS:weak.example.com"

@@ -1,5 +1,5 @@
 # tests/cli/test_kill.sh - a certificate reported as issued survives
-# kill -9 of the issuing loop; the store stays consistent.  Three rounds
+# kill -9 of the issuing loop; the store stays consistent.  Five rounds
 # on one store, each killed at a random moment while hsmca issue runs.
 source "$(dirname "$0")/lib.sh"
 
@@ -22,6 +22,25 @@ LOOP
 export HSMCA STATE WORK
 : >"$WORK/loop.err"
 
+# XXX SoftHSM2 (file backend, the only one Debian builds) rewrites
+# tokens/*/token.object in place (ftruncate, then write) on every
+# C_Login, so kill -9 inside that window leaves it empty and the token
+# unusable ("no token matches").  That is the token's weakness, not the
+# store's, which is what this test checks: keep a copy and put it back
+# when a kill hit that window, and say so.
+cp -a "$STATE/tokens" "$WORK/tokens.bak"
+restore_token() {
+	local f
+	for f in "$STATE"/tokens/*/token.object; do
+		if [ ! -s "$f" ]; then
+			echo "# note: kill -9 hit SoftHSM2's token.object rewrite in C_Login; token restored from copy"
+			rm -rf "$STATE/tokens"
+			cp -a "$WORK/tokens.bak" "$STATE/tokens"
+			return
+		fi
+	done
+}
+
 kill_round() {
 	local round="$1" before n mid=no loop
 	before="$(grep -c '^issued serial' "$WORK/loop.err" || true)"
@@ -33,6 +52,7 @@ kill_round() {
 	for _ in $(seq 1 300); do
 		n="$(grep -c '^issued serial' "$WORK/loop.err" || true)"
 		[ "$n" -ge $((before + 3)) ] && break
+		kill -0 "$loop" 2>/dev/null || break
 		sleep 0.1
 	done
 	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
@@ -43,12 +63,15 @@ kill_round() {
 		fi
 		sleep 0.005
 	done
-	kill -9 -- "-$loop"
+	# The loop only ends by itself when an issuance failed.
+	kill -9 -- "-$loop" 2>/dev/null ||
+	    fail "round $round: the loop stopped by itself: $(grep -v '^issued serial' "$WORK/loop.err" | tail -3)"
 	wait "$loop" 2>/dev/null || true
 	echo "# round $round: killed with an hsmca issue process running: $mid"
+	restore_token
 }
 
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
 	kill_round "$round"
 	sed -n 's/^issued serial \([0-9a-f]\{16,\}\)$/\1/p' "$WORK/loop.err" \
 	    >"$WORK/serials"
