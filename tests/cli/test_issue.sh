@@ -107,3 +107,14 @@ ok "list filters and --json"
 out="$(hsmca db check --state "$STATE")" || fail "db check: $out"
 grep -q "^3 records, 0 problems$" <<<"$out" || fail "db check: $out"
 ok "db check is clean"
+
+# A dangling index entry (a name pointing at a serial that is not
+# stored), written behind hsmca's back with mdb_load: db check must see it.
+command -v mdb_load >/dev/null || fail "mdb_load (lmdb-utils) missing"
+printf 'VERSION=3\nformat=print\ntype=btree\ndupsort=1\nHEADER=END\n ghost.example.com\n \\01\\02\\03\\04\\05\\06\\07\\08\nDATA=END\n' |
+    mdb_load -s certs_by_name "$STATE/db" 2>"$WORK/mdb.err" ||
+    fail "mdb_load: $(cat "$WORK/mdb.err")"
+expect_fail 6 "1 problems found in the store" hsmca db check --state "$STATE"
+grep -q "^3 records, 1 problems$" "$WORK/out" || fail "db check: $(cat "$WORK/out")"
+grep -q "ghost.example.com" "$WORK/out" || fail "db check does not name the entry"
+ok "db check reports a dangling index entry and exits 6"
