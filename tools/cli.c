@@ -195,11 +195,9 @@ cli_now(void)
 }
 
 int
-cli_ca_open(const struct cli_opts *o, struct ca **ca,
+cli_ca_open(const struct cli_opts *o, int64_t *now_slot, struct ca **ca,
     struct hsmca_config **cfgp, struct hsmca_err *err)
 {
-	/* The clock value must outlive the CA: one per process is enough. */
-	static int64_t now_slot;
 	struct hsmca_config *cfg = NULL;
 	char state[PATH_MAX];
 	ca_clock_fn clock;
@@ -208,7 +206,7 @@ cli_ca_open(const struct cli_opts *o, struct ca **ca,
 
 	if ((rc = cli_state_dir(o, state, err)) != 0)
 		goto out;
-	if ((rc = cli_clock(&now_slot, &clock, &clock_arg, err)) != 0)
+	if ((rc = cli_clock(now_slot, &clock, &clock_arg, err)) != 0)
 		goto out;
 	if ((rc = cli_config(o, state, true, &cfg, err)) != 0)
 		goto out;
@@ -342,7 +340,11 @@ cli_write_atomic(const char *path, const void *buf, size_t len,
 		len -= (size_t)n;
 	}
 	/* The certificate is public: readable like any PEM file. */
-	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+		hsmca_err_set(err, rc, "io", "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
 		fd = -1;
 		hsmca_err_set(err, rc, "io", "%s: %s", tmp, strerror(errno));
 		goto out;

@@ -98,10 +98,11 @@ int64_t cli_now(void);
 
 /*
  * Open the CA of the state directory (config loaded as cli_config does)
- * with the HSMCA_NOW clock applied.  On success *ca and *cfg belong to
- * the caller: ca_close() then config_free().
+ * with the HSMCA_NOW clock applied; the clock reads *now_slot, which
+ * must outlive the CA.  On success *ca and *cfg belong to the caller:
+ * ca_close() then config_free().
  */
-int cli_ca_open(const struct cli_opts *o, struct ca **ca,
+int cli_ca_open(const struct cli_opts *o, int64_t *now_slot, struct ca **ca,
     struct hsmca_config **cfg, struct hsmca_err *err);
 
 /*

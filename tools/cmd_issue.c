@@ -48,6 +48,7 @@ cmd_issue(int argc, char **argv)
 	unsigned char *raw = NULL, *der = NULL;
 	size_t raw_len, der_len;
 	char hex[2 * STORE_SERIAL_MAX + 1];
+	int64_t now_slot = 0;
 	int ch, rc;
 
 	optind = 1;
@@ -84,7 +85,7 @@ cmd_issue(int argc, char **argv)
 		goto out;
 	if ((rc = ca_csr_read(raw, raw_len, &der, &der_len, &err)) != 0)
 		goto out;
-	if ((rc = cli_ca_open(&o, &ca, &cfg, &err)) != 0)
+	if ((rc = cli_ca_open(&o, &now_slot, &ca, &cfg, &err)) != 0)
 		goto out;
 	req.csr_der = der;
 	req.csr_len = der_len;
