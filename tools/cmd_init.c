@@ -58,6 +58,40 @@ print_paths(const struct hsmca_config *cfg, const char *state, bool token)
 	}
 }
 
+/* Whether `key` was given with --set. */
+static bool
+was_set(const struct cli_opts *o, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; i < o->nsets; i++)
+		if (strncmp(o->sets[i], key, n) == 0 && o->sets[i][n] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * With an existing token the default key URIs (token=hsmca) would name
+ * another token; name the keys by object only, within the token that
+ * hsm.token_uri selects, unless the operator chose the URIs.
+ */
+static int
+key_uris_for_token(struct hsmca_config *cfg, const struct cli_opts *o,
+    struct hsmca_err *err)
+{
+	static const char *const keys[][2] = {
+		{ "ca.root_key", "pkcs11:object=hsmca-root" },
+		{ "ca.issuing_key", "pkcs11:object=hsmca-issuing" },
+	};
+	int rc;
+
+	for (size_t i = 0; i < 2; i++)
+		if (!was_set(o, keys[i][0]) &&
+		    (rc = config_set(cfg, keys[i][0], keys[i][1], err)) != 0)
+			return rc;
+	return 0;
+}
+
 int
 cmd_init(int argc, char **argv)
 {
@@ -123,6 +157,8 @@ cmd_init(int argc, char **argv)
 		goto out;
 	if (token_uri != NULL &&
 	    (rc = config_set(cfg, "hsm.token_uri", token_uri, &err)) != 0)
+		goto out;
+	if (module != NULL && (rc = key_uris_for_token(cfg, &o, &err)) != 0)
 		goto out;
 	if ((rc = cli_clock(&now_slot, &p.clock, &p.clock_arg, &err)) != 0)
 		goto out;
