@@ -61,7 +61,9 @@ ok "validity: dv 90 days, shortlived 160 hours exactly; --out writes the file"
 openssl req -in "$WORK/a.csr" -outform DER -out "$WORK/a.der"
 hsmca issue --state "$STATE" --csr "$WORK/a.der" >/dev/null 2>&1 ||
     fail "DER CSR refused"
-ok "DER CSR"
+hsmca issue --state "$STATE" --csr - <"$WORK/a.csr" 2>/dev/null |
+    grep -c "BEGIN CERTIFICATE" | grep -qx 2 || fail "CSR from stdin"
+ok "DER CSR; CSR from stdin"
 
 out="$(hsmca show --state "$STATE" "$serial")"
 for want in "serial:      $serial" "status:      issued" "profile:     dv" \
@@ -86,7 +88,7 @@ openssl x509 -in "$WORK/leaf.pem" -outform DER | cmp -s - "$WORK/exported.der" |
     fail "export --der differs"
 ok "export PEM and DER"
 
-[ "$(hsmca list --state "$STATE" | wc -l)" -eq 3 ] || fail "list: not 3 lines"
+[ "$(hsmca list --state "$STATE" | wc -l)" -eq 4 ] || fail "list: not 4 lines"
 hsmca list --state "$STATE" | grep -q "^$short_serial issued .* shortlived short.example.com$" ||
     fail "list line of the shortlived certificate: $(hsmca list --state "$STATE")"
 [ "$(hsmca list --state "$STATE" --name short.example.com | wc -l)" -eq 1 ] ||
@@ -95,17 +97,17 @@ hsmca list --state "$STATE" | grep -q "^$short_serial issued .* shortlived short
     fail "list --status revoked"
 [ "$(hsmca list --state "$STATE" --expiring-within 7 | wc -l)" -eq 1 ] ||
     fail "list --expiring-within 7 (only the 160 h one)"
-[ "$(hsmca list --state "$STATE" --expiring-within 91 | wc -l)" -eq 3 ] ||
+[ "$(hsmca list --state "$STATE" --expiring-within 91 | wc -l)" -eq 4 ] ||
     fail "list --expiring-within 91"
 json="$(hsmca list --state "$STATE" --json)"
-[ "$(grep -c '"serial"' <<<"$json")" -eq 3 ] || fail "list --json: $json"
+[ "$(grep -c '"serial"' <<<"$json")" -eq 4 ] || fail "list --json: $json"
 [ "${json:0:1}" = "[" ] || fail "list --json is not an array"
 [ "$(hsmca list --state "$STATE" --json --name nobody.example)" = "[]" ] ||
     fail "list --json of nothing is not []"
 ok "list filters and --json"
 
 out="$(hsmca db check --state "$STATE")" || fail "db check: $out"
-grep -q "^3 records, 0 problems$" <<<"$out" || fail "db check: $out"
+grep -q "^4 records, 0 problems$" <<<"$out" || fail "db check: $out"
 ok "db check is clean"
 
 # A dangling index entry (a name pointing at a serial that is not
@@ -115,6 +117,6 @@ printf 'VERSION=3\nformat=print\ntype=btree\ndupsort=1\nHEADER=END\n ghost.examp
     mdb_load -s certs_by_name "$STATE/db" 2>"$WORK/mdb.err" ||
     fail "mdb_load: $(cat "$WORK/mdb.err")"
 expect_fail 6 "1 problems found in the store" hsmca db check --state "$STATE"
-grep -q "^3 records, 1 problems$" "$WORK/out" || fail "db check: $(cat "$WORK/out")"
+grep -q "^4 records, 1 problems$" "$WORK/out" || fail "db check: $(cat "$WORK/out")"
 grep -q "ghost.example.com" "$WORK/out" || fail "db check does not name the entry"
 ok "db check reports a dangling index entry and exits 6"
