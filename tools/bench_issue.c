@@ -326,6 +326,7 @@ out:
 	return rc;
 }
 
+/* `hsmca bench issue`; returns the exit code. */
 int
 cmd_bench(int argc, char **argv)
 {

@@ -17,6 +17,7 @@
 /* A CSR, a certificate or a chain is far below this. */
 #define CLI_FILE_MAX (1024 * 1024)
 
+/* Take --state or --set into `o`; see cli.h. */
 int
 cli_opt_common(struct cli_opts *o, int ch, const char *arg)
 {
@@ -37,6 +38,7 @@ cli_opt_common(struct cli_opts *o, int ch, const char *arg)
 	}
 }
 
+/* The documented exit code of an HSMCA_E* code (hsmca.1 EXIT STATUS). */
 int
 cli_exit_code(int code)
 {
@@ -61,6 +63,7 @@ cli_exit_code(int code)
 	}
 }
 
+/* Print the error as "hsmca: <type>: <detail>"; returns its exit code. */
 int
 cli_fail(const struct hsmca_err *err)
 {
@@ -79,6 +82,7 @@ cli_fail(const struct hsmca_err *err)
 	return cli_exit_code(err->code);
 }
 
+/* Print a usage mistake and the usage line; returns 2. */
 int
 cli_usage_error(const char *usage, const char *fmt, ...)
 {
@@ -92,6 +96,7 @@ cli_usage_error(const char *usage, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+/* The state directory from --state, else HSMCA_STATE. */
 int
 cli_state_dir(const struct cli_opts *o, char *out, struct hsmca_err *err)
 {
@@ -109,6 +114,7 @@ cli_state_dir(const struct cli_opts *o, char *out, struct hsmca_err *err)
 	return 0;
 }
 
+/* Defaults, then STATE/hsmca.conf, then the --set overrides in order. */
 int
 cli_config(const struct cli_opts *o, const char *state, bool need_file,
     struct hsmca_config **out, struct hsmca_err *err)
@@ -155,6 +161,7 @@ fixed_clock(void *arg)
 	return *(const int64_t *)arg;
 }
 
+/* The HSMCA_NOW test clock, or NULL for real time. */
 int
 cli_clock(int64_t *slot, ca_clock_fn *clock, void **arg,
     struct hsmca_err *err)
@@ -178,6 +185,7 @@ cli_clock(int64_t *slot, ca_clock_fn *clock, void **arg,
 	return 0;
 }
 
+/* Now in Unix seconds, honouring HSMCA_NOW. */
 int64_t
 cli_now(void)
 {
@@ -194,6 +202,7 @@ cli_now(void)
 	return (int64_t)time(NULL);
 }
 
+/* Open the CA with the config and the test clock applied. */
 int
 cli_ca_open(const struct cli_opts *o, int64_t *now_slot, struct ca **ca,
     struct hsmca_config **cfgp, struct hsmca_err *err)
@@ -222,6 +231,7 @@ out:
 	return rc;
 }
 
+/* Open only the store: the read-only commands need no token. */
 int
 cli_store_open(const struct cli_opts *o, struct store **st,
     struct hsmca_err *err)
@@ -249,6 +259,7 @@ out:
 	return rc;
 }
 
+/* Unix seconds as ISO 8601 UTC. */
 void
 cli_time_iso(int64_t t, char *out, size_t len)
 {
@@ -260,6 +271,7 @@ cli_time_iso(int64_t t, char *out, size_t len)
 		snprintf(out, len, "%lld", (long long)t);
 }
 
+/* Read a whole file or stdin, at most `max` bytes; caller frees. */
 int
 cli_read_file(const char *path, size_t max, unsigned char **bufp,
     size_t *lenp, struct hsmca_err *err)
@@ -307,6 +319,7 @@ out:
 	return rc;
 }
 
+/* Write a file by temp file, fsync and rename. */
 int
 cli_write_atomic(const char *path, const void *buf, size_t len,
     struct hsmca_err *err)

@@ -6,6 +6,7 @@
 
 #include "tools/cli.h"
 
+/* The status word shown by show and list. */
 const char *
 cli_cert_status_name(int status)
 {
@@ -29,6 +30,7 @@ set_time(json_t *obj, const char *key, int64_t t)
 	return json_object_set_new(obj, key, json_string(iso));
 }
 
+/* A record as the JSON object of show --json; caller decrefs. */
 struct json_t *
 cli_cert_json(const struct store_cert *c)
 {

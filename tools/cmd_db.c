@@ -49,6 +49,7 @@ out:
 	return rc == 0 ? CLI_EXIT_OK : cli_fail(&err);
 }
 
+/* `hsmca db check`; returns the exit code. */
 int
 cmd_db(int argc, char **argv)
 {

@@ -25,6 +25,7 @@ help(void)
 	    "  --help             this text\n\n%s", usage_line, CLI_EXIT_HELP);
 }
 
+/* `hsmca export`; returns the exit code. */
 int
 cmd_export(int argc, char **argv)
 {

@@ -92,6 +92,7 @@ key_uris_for_token(struct hsmca_config *cfg, const struct cli_opts *o,
 	return 0;
 }
 
+/* `hsmca init`; returns the exit code. */
 int
 cmd_init(int argc, char **argv)
 {

@@ -28,6 +28,7 @@ help(void)
 	    "  --help             this text\n\n%s", usage_line, CLI_EXIT_HELP);
 }
 
+/* `hsmca issue`; returns the exit code. */
 int
 cmd_issue(int argc, char **argv)
 {

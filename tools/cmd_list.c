@@ -62,6 +62,7 @@ list_cb(const struct store_cert *c, void *arg)
 	return 0;
 }
 
+/* `hsmca list`; returns the exit code. */
 int
 cmd_list(int argc, char **argv)
 {

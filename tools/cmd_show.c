@@ -52,6 +52,7 @@ print_text(const struct store_cert *c)
 		printf("revocation:  none\n");
 }
 
+/* `hsmca show`; returns the exit code. */
 int
 cmd_show(int argc, char **argv)
 {
