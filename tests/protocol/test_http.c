@@ -422,10 +422,12 @@ static void
 do_req(const struct fixture *fx, const char *path, const struct reqopt *o,
     struct resp *r)
 {
-	char url[256];
+	char url[512];
 	CURL *c = curl_easy_init();
+	int n = snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", fx->port,
+	    path);
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", fx->port, path);
+	assert_true(n > 0 && (size_t)n < sizeof(url));
 	do_req_on(c, url, o, r);
 	curl_easy_cleanup(c);
 }
