@@ -63,6 +63,68 @@ static const struct cfg_key cfg_table[] = {
 	  "directory of the LMDB environment" },
 	{ "store.map_size_mb", CFG_INT, "64", 1, 1048576,
 	  "initial LMDB map size; it grows by doubling when full" },
+	{ "acme.listen", CFG_STR, "127.0.0.1:14000", 0, 0,
+	  "host:port where hsmcad serves ACME over HTTPS" },
+	{ "acme.names", CFG_STR, "localhost,127.0.0.1", 0, 0,
+	  "comma-separated DNS names and IP addresses of hsmcad's own TLS certificate; the first is the host of the directory URL" },
+	{ "acme.threads", CFG_INT, "0", 0, 256,
+	  "HTTP worker threads of the ACME server; 0: two per CPU" },
+	{ "acme.terms_of_service", CFG_STR, "", 0, 0,
+	  "URL of the terms of service in the directory meta; empty: none" },
+	{ "acme.website", CFG_STR, "", 0, 0,
+	  "URL of the CA's website in the directory meta; empty: none" },
+	{ "acme.caa_identities", CFG_STR, "hsmca.test", 0, 0,
+	  "comma-separated CAA issuer domain names that authorize this CA (RFC 8659)" },
+	{ "acme.eab_required", CFG_BOOL, "false", 0, 0,
+	  "whether newAccount requires External Account Binding" },
+	{ "acme.eab_keys", CFG_PATH, "eab.keys", 0, 0,
+	  "file of EAB key ids and base64url HMAC keys, one \"kid key\" per line (mode 0600)" },
+	{ "acme.nonce_lifetime_s", CFG_INT, "3600", 10, 86400,
+	  "how long an unused Replay-Nonce stays valid" },
+	{ "acme.order_lifetime_s", CFG_INT, "604800", 60, 2592000,
+	  "how long a new order (and its authorizations) may stay pending" },
+	{ "acme.authz_reuse_s", CFG_INT, "0", 0, 2592000,
+	  "how long a valid authorization may serve new orders of the same account; 0: never reused" },
+	{ "validation.http01_port", CFG_INT, "80", 1, 65535,
+	  "port the http-01 validator connects to" },
+	{ "validation.tlsalpn01_port", CFG_INT, "443", 1, 65535,
+	  "port the tls-alpn-01 validator connects to" },
+	{ "validation.dns_resolver", CFG_STR, "", 0, 0,
+	  "host:port of the DNS resolver used for validation and CAA; empty: the system resolver" },
+	{ "validation.trust_anchor", CFG_STR, "", 0, 0,
+	  "DNSSEC trust anchor file (absolute, or relative to the state directory); empty: no DNSSEC validation" },
+	{ "validation.workers", CFG_INT, "8", 1, 256,
+	  "validation worker threads" },
+	{ "validation.timeout_s", CFG_INT, "10", 1, 120,
+	  "time limit of one validation attempt" },
+	{ "validation.retries", CFG_INT, "2", 0, 10,
+	  "extra attempts after a failed connection before a challenge is invalid" },
+	{ "ratelimit.orders_per_window", CFG_INT, "300", 0, 1000000,
+	  "new orders an account may create per window; 0: no limit" },
+	{ "ratelimit.window_s", CFG_INT, "10800", 1, 31536000,
+	  "length of the new-order window" },
+	{ "ratelimit.certs_per_domain_week", CFG_INT, "50", 0, 1000000,
+	  "certificates per registered domain per 7 days; 0: no limit" },
+	{ "ratelimit.pending_authz", CFG_INT, "300", 0, 1000000,
+	  "pending authorizations an account may hold; 0: no limit" },
+	{ "publish.listen", CFG_STR, "127.0.0.1:14080", 0, 0,
+	  "host:port where hsmcad serves CRLs, OCSP and CA certificates over plain HTTP (the host of ca.base_url)" },
+	{ "publish.dir", CFG_PATH, "publish", 0, 0,
+	  "directory where hsmcad writes the current CRLs for static hosting" },
+	{ "crl.validity_hours", CFG_INT, "168", 1, 240,
+	  "nextUpdate - thisUpdate of every CRL (at most 10 days)" },
+	{ "crl.interval_s", CFG_INT, "21600", 60, 864000,
+	  "how often hsmcad reissues every CRL shard" },
+	{ "crl.revoke_delay_s", CFG_INT, "60", 0, 3600,
+	  "at most this long after a revocation, its shard's CRL is reissued" },
+	{ "ocsp.enabled", CFG_BOOL, "true", 0, 0,
+	  "serve OCSP and put its URL in the AIA of new certificates" },
+	{ "ocsp.validity_hours", CFG_INT, "96", 1, 240,
+	  "nextUpdate - thisUpdate of OCSP responses; they are refreshed at half of it" },
+	{ "ocsp.signer_key", CFG_STR, "pkcs11:token=hsmca;object=hsmca-ocsp", 0, 0,
+	  "PKCS#11 URI of the delegated OCSP signer key pair" },
+	{ "ocsp.signer_cert", CFG_PATH, "ocsp.pem", 0, 0,
+	  "the delegated OCSP signer certificate (PEM), issued by the issuing CA" },
 	{ "profile.dv.validity_hours", CFG_INT, "2160", 1, 24 * 400,
 	  "validity of dv certificates (90 days)" },
 	{ "profile.shortlived.validity_hours", CFG_INT, "160", 1, 24 * 400,
@@ -97,13 +159,22 @@ key_matches(const char *pattern, const char *key)
 		return strcmp(pattern, key) == 0;
 	if (fnmatch(pattern, key, FNM_PATHNAME | FNM_PERIOD) != 0)
 		return false;
-	/* fnmatch lets '*' cross '.', so count segments. */
+	/* fnmatch lets '*' cross '.' and match nothing, so count segments
+	 * and refuse empty ones and characters outside a name. */
 	{
 		size_t dp = 0, dk = 0;
 		for (const char *p = pattern; *p; p++)
 			dp += *p == '.';
-		for (const char *p = key; *p; p++)
-			dk += *p == '.';
+		for (const char *p = key; *p; p++) {
+			if (*p == '.') {
+				if (p == key || p[1] == '.' || p[1] == '\0')
+					return false;
+				dk++;
+			} else if (!isalnum((unsigned char)*p) && *p != '-' &&
+			    *p != '_') {
+				return false;
+			}
+		}
 		return dp == dk;
 	}
 }

@@ -31,6 +31,16 @@ const struct store_db_def store_db_table[STORE_DB_COUNT] = {
 	[STORE_DB_CERTS_BY_EXPIRY] = { "certs_by_expiry", 0 },
 	[STORE_DB_CERTS_BY_NAME] = { "certs_by_name", MDB_DUPSORT },
 	[STORE_DB_CERTS_BY_ACCOUNT] = { "certs_by_account", MDB_DUPSORT },
+	[STORE_DB_ACCOUNTS] = { "accounts", 0 },
+	[STORE_DB_ACCOUNTS_BY_THUMB] = { "accounts_by_thumb", 0 },
+	[STORE_DB_ORDERS] = { "orders", 0 },
+	[STORE_DB_ORDERS_BY_ACCOUNT] = { "orders_by_account", MDB_DUPSORT },
+	[STORE_DB_AUTHZS] = { "authzs", 0 },
+	[STORE_DB_RATE] = { "rate", 0 },
+	[STORE_DB_REVOKED_BY_SHARD] = { "revoked_by_shard", 0 },
+	[STORE_DB_CRLS] = { "crls", 0 },
+	[STORE_DB_AUDIT] = { "audit", 0 },
+	[STORE_DB_OCSP] = { "ocsp", 0 },
 };
 
 /* Map an LMDB or errno result to an hsmca code. */

@@ -24,6 +24,19 @@ enum store_db {
 	STORE_DB_CERTS_BY_EXPIRY,
 	STORE_DB_CERTS_BY_NAME,
 	STORE_DB_CERTS_BY_ACCOUNT,
+	/* ACME (store/acme.c) */
+	STORE_DB_ACCOUNTS,
+	STORE_DB_ACCOUNTS_BY_THUMB,
+	STORE_DB_ORDERS,
+	STORE_DB_ORDERS_BY_ACCOUNT,
+	STORE_DB_AUTHZS,
+	STORE_DB_RATE,
+	/* revocation and CRLs (store/revoke.c) */
+	STORE_DB_REVOKED_BY_SHARD,
+	STORE_DB_CRLS,
+	STORE_DB_AUDIT,
+	/* pre-signed OCSP responses (store/ocsp.c) */
+	STORE_DB_OCSP,
 	STORE_DB_COUNT
 };
 

@@ -132,10 +132,8 @@ test_unknown_key(void **state)
 	static const char *const keys[] = {
 		"ca.nmae", "nosection", "hsm.module.extra", "profile.dv",
 		"profile.gold.bogus", "profile.a.b.validity_hours",
-		/*
-		 * XXX "profile..validity_hours" (empty profile name) is
-		 * accepted by key_matches(); add it here once it is refused.
-		 */
+		"profile..validity_hours", "profile.g/d.validity_hours",
+		"profile.g*.validity_hours",
 	};
 	struct fixture *f = *state;
 
