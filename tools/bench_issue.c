@@ -326,9 +326,9 @@ out:
 	return rc;
 }
 
-/* `hsmca bench issue`; returns the exit code. */
+/* `hsmca bench issue`: argv[0] is "issue"; returns the exit code. */
 int
-cmd_bench(int argc, char **argv)
+bench_issue_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, CLI_OPT_HELP },
@@ -386,8 +386,9 @@ cmd_bench(int argc, char **argv)
 			return cli_usage_error(usage_line, "bad option");
 		}
 	}
-	if (argc - optind != 1 || strcmp(argv[optind], "issue") != 0)
-		return cli_usage_error(usage_line, "expected \"issue\"");
+	if (argc - optind != 0)
+		return cli_usage_error(usage_line, "unexpected argument \"%s\"",
+		    argv[optind]);
 	if (have_secs && b.count > 0)
 		return cli_usage_error(usage_line,
 		    "--seconds and --count exclude each other");

@@ -150,4 +150,8 @@ int cmd_export(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+/* The benchmarks under `hsmca bench` (tools/cmd_bench.c dispatches);
+ * argv[0] is the benchmark's name.  Each returns the exit code. */
+int bench_issue_main(int argc, char **argv);
+
 #endif
