@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/store_int.h"
+#include "store/store_revoke.h"
 
 struct check {
 	struct store *st;
@@ -218,6 +219,45 @@ check_account(struct check *ck, const MDB_val *k, const MDB_val *v)
 	return 0;
 }
 
+/*
+ * Backward check of one revoked_by_shard entry: the record it names
+ * exists, is revoked, belongs to that shard and agrees on the
+ * revocation time, reason and notAfter the CRL lists.
+ */
+static int
+check_revoked(struct check *ck, const MDB_val *k, const MDB_val *v)
+{
+	struct store_cert *c = NULL;
+	struct store_revoked e;
+	uint32_t shard;
+	char what[80], hex[STORE_HEX_MAX];
+	int rc;
+
+	if (store_revoked_decode(k->mv_data, k->mv_size, v->mv_data,
+	    v->mv_size, &shard, &e) != 0) {
+		problem(ck, "revoked_by_shard: malformed entry (%zu-byte key, "
+		    "%zu-byte value)", k->mv_size, v->mv_size);
+		return 0;
+	}
+	store_hex(e.serial, e.serial_len, hex, sizeof(hex));
+	snprintf(what, sizeof(what), "shard %u serial %s", (unsigned)shard,
+	    hex);
+	if ((rc = entry_record(ck, STORE_DB_REVOKED_BY_SHARD, e.serial,
+	    e.serial_len, what, &c)) != 0 || c == NULL)
+		return rc;
+	if (c->status != STORE_CERT_REVOKED)
+		problem(ck, "revoked_by_shard %s: record is not revoked", what);
+	else if (c->crl_shard != shard)
+		problem(ck, "revoked_by_shard %s: record says shard %u", what,
+		    (unsigned)c->crl_shard);
+	else if (c->revoked_at != e.revoked_at ||
+	    c->revoke_reason != e.reason || c->not_after != e.not_after)
+		problem(ck, "revoked_by_shard %s: revocation time, reason or "
+		    "not_after differ from the record", what);
+	store_cert_free(c);
+	return 0;
+}
+
 /* Run `fn` on every entry of `db`; stops on an I/O error. */
 static int
 walk(struct check *ck, enum store_db db,
@@ -268,6 +308,8 @@ store_check(struct store *st, FILE *report, size_t *problems,
 	    NULL)) != 0 ||
 	    (rc = walk(&ck, STORE_DB_CERTS_BY_NAME, check_name, NULL)) != 0 ||
 	    (rc = walk(&ck, STORE_DB_CERTS_BY_ACCOUNT, check_account,
+	    NULL)) != 0 ||
+	    (rc = walk(&ck, STORE_DB_REVOKED_BY_SHARD, check_revoked,
 	    NULL)) != 0) {
 		rc = hsmca_err_set(err, rc, "store", "store check: stopped "
 		    "by %s after %zu records", hsmca_code_name(rc), nrec);
