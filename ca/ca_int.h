@@ -42,6 +42,10 @@ struct ca {
 	uint32_t crl_shards;
 	char *issuing_pem;		/* NUL-terminated */
 	size_t issuing_pem_len;
+
+	/* The OCSP responder and its delegated signer (ca/ocsp_int.h);
+	 * NULL when ocsp.enabled is false. */
+	struct ca_ocsp *ocsp;
 };
 
 /* ca/ca.c: log in to the token named by the hsm.* keys (paths relative
