@@ -43,6 +43,10 @@ struct ca {
 	char *issuing_pem;		/* NUL-terminated */
 	size_t issuing_pem_len;
 
+	/* CRLs (ca/crl*.c): set by ca_crl_configure(); 0: not yet, the
+	 * configuration table's defaults apply. */
+	int64_t crl_validity_s, crl_interval_s, crl_revoke_delay_s;
+
 	/* The OCSP responder and its delegated signer (ca/ocsp_int.h);
 	 * NULL when ocsp.enabled is false. */
 	struct ca_ocsp *ocsp;
