@@ -28,7 +28,8 @@ usage(FILE *fp)
 	fprintf(fp, "usage: hsmca bench NAME [OPTIONS]\n\nBenchmarks:\n");
 	for (size_t i = 0; i < NBENCHES; i++)
 		fprintf(fp, "  %-8s %s\n", benches[i].name, benches[i].summary);
-	fprintf(fp, "\n`hsmca bench NAME --help` describes each.\n");
+	fprintf(fp, "\n`hsmca bench NAME --help` describes each.\n\n%s",
+	    CLI_EXIT_HELP);
 }
 
 /* `hsmca bench`; returns the exit code. */
