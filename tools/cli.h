@@ -153,5 +153,6 @@ int cmd_bench(int argc, char **argv);
 /* The benchmarks under `hsmca bench` (tools/cmd_bench.c dispatches);
  * argv[0] is the benchmark's name.  Each returns the exit code. */
 int bench_issue_main(int argc, char **argv);
+int bench_acme_main(int argc, char **argv);
 
 #endif

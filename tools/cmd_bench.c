@@ -18,6 +18,8 @@ struct bench_cmd {
 static const struct bench_cmd benches[] = {
 	{ "issue", bench_issue_main,
 	  "issuance rate against the token's raw signing rate" },
+	{ "acme", bench_acme_main,
+	  "complete ACME issuances per second against an RFC 8555 server" },
 };
 
 #define NBENCHES (sizeof(benches) / sizeof(benches[0]))
