@@ -1,0 +1,282 @@
+/*
+ * store/ocsp.c - pre-signed OCSP responses ("ocsp": serial -> record)
+ * and the light certificate read the responder compares them with.
+ *
+ * Record, version 1:
+ *   u8 'O', u8 1, u8 status, u64 revoked_at, u32 revoke_reason,
+ *   u64 this_update, u64 next_update,
+ *   { u32 der_len, der } for each of STORE_OCSP_NVAR variants
+ *   (der_len 0: absent).
+ *
+ * The light certificate read decodes only the leading fixed fields of a
+ * certificate record (see store/codec.c) instead of copying its names
+ * and DER: the responder does it on every request.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+#include "store/store_ocsp.h"
+
+#define STORE_REC_OCSP 'O'
+#define STORE_REC_OCSP_V1 1
+
+/* Encode `rec` into `w` (sticky errors in w). */
+static void
+ocsp_encode(struct store_codec_w *w, const struct store_ocsp *rec)
+{
+	size_t i;
+
+	store_codec_w_u8(w, STORE_REC_OCSP);
+	store_codec_w_u8(w, STORE_REC_OCSP_V1);
+	store_codec_w_u8(w, (uint8_t)rec->status);
+	store_codec_w_u64(w, (uint64_t)rec->revoked_at);
+	store_codec_w_u32(w, (uint32_t)rec->revoke_reason);
+	store_codec_w_u64(w, (uint64_t)rec->this_update);
+	store_codec_w_u64(w, (uint64_t)rec->next_update);
+	for (i = 0; i < STORE_OCSP_NVAR; i++) {
+		size_t n = rec->der[i] != NULL ? rec->der_len[i] : 0;
+		store_codec_w_u32(w, (uint32_t)n);
+		store_codec_w_bytes(w, rec->der[i], n);
+	}
+}
+
+/* Decode a stored record into a view of `p`; exact length.  */
+static int
+ocsp_decode(const unsigned char *p, size_t len, struct store_ocsp *rec)
+{
+	struct store_codec_r r = { p, len, 0, 0 };
+	size_t i, n;
+
+	memset(rec, 0, sizeof(*rec));
+	if (store_codec_r_u8(&r) != STORE_REC_OCSP ||
+	    store_codec_r_u8(&r) != STORE_REC_OCSP_V1)
+		return HSMCA_EINVAL;
+	rec->status = store_codec_r_u8(&r);
+	rec->revoked_at = (int64_t)store_codec_r_u64(&r);
+	rec->revoke_reason = (int32_t)store_codec_r_u32(&r);
+	rec->this_update = (int64_t)store_codec_r_u64(&r);
+	rec->next_update = (int64_t)store_codec_r_u64(&r);
+	for (i = 0; i < STORE_OCSP_NVAR; i++) {
+		n = store_codec_r_u32(&r);
+		rec->der[i] = store_codec_r_bytes(&r, n);
+		rec->der_len[i] = n;
+		if (n == 0)
+			rec->der[i] = NULL;
+	}
+	if (r.err != 0 || r.pos != r.len)
+		return HSMCA_EINVAL;
+	return 0;
+}
+
+/*
+ * The leading fields of a certificate record (codec.c, version 1):
+ * type, version, serial, status, not_before, not_after, issued_at,
+ * revoked_at, revoke_reason.  The rest is not read.
+ */
+static int
+cert_decode_light(const unsigned char *p, size_t len,
+    struct store_ocsp_cert *c)
+{
+	struct store_codec_r r = { p, len, 0, 0 };
+	size_t n;
+
+	if (store_codec_r_u8(&r) != STORE_REC_CERT ||
+	    store_codec_r_u8(&r) != STORE_REC_CERT_V1)
+		return HSMCA_EINVAL;
+	n = store_codec_r_u8(&r);
+	if (n == 0 || n > STORE_SERIAL_MAX ||
+	    store_codec_r_bytes(&r, n) == NULL)
+		return HSMCA_EINVAL;
+	c->status = store_codec_r_u8(&r);
+	(void)store_codec_r_u64(&r);	/* not_before */
+	c->not_after = (int64_t)store_codec_r_u64(&r);
+	(void)store_codec_r_u64(&r);	/* issued_at */
+	c->revoked_at = (int64_t)store_codec_r_u64(&r);
+	c->revoke_reason = (int32_t)store_codec_r_u32(&r);
+	return r.err != 0 ? HSMCA_EINVAL : 0;
+}
+
+/*
+ * Replace the record of a serial.  See store_ocsp.h.
+ */
+int
+store_ocsp_put(struct store_txn *txn, const unsigned char *serial,
+    size_t serial_len, const struct store_ocsp *rec)
+{
+	struct store_codec_w w = { NULL, 0, 0, 0 };
+	char hex[STORE_HEX_MAX];
+	MDB_val k, v;
+	size_t i, nvar = 0;
+	int mrc, rc;
+
+	if (txn->err != 0)
+		return txn->err;
+	if (serial_len == 0 || serial_len > STORE_SERIAL_MAX)
+		return store_txn_fail(txn, HSMCA_EINVAL, 0,
+		    "store: OCSP response for a serial of %zu octets",
+		    serial_len);
+	store_hex(serial, serial_len, hex, sizeof(hex));
+	for (i = 0; i < STORE_OCSP_NVAR; i++) {
+		if (rec->der[i] == NULL)
+			continue;
+		if (rec->der_len[i] == 0 ||
+		    rec->der_len[i] > STORE_OCSP_DER_MAX)
+			return store_txn_fail(txn, HSMCA_EINVAL, 0,
+			    "store: OCSP response %s: variant %zu is %zu "
+			    "bytes (1 to %d)", hex, i, rec->der_len[i],
+			    STORE_OCSP_DER_MAX);
+		nvar++;
+	}
+	if (nvar == 0 || rec->status < 0 || rec->status > 0xff)
+		return store_txn_fail(txn, HSMCA_EINVAL, 0,
+		    "store: OCSP response %s: no response or bad status", hex);
+	ocsp_encode(&w, rec);
+	if (w.err != 0) {
+		rc = store_txn_fail(txn, w.err, 0,
+		    "store: OCSP response %s: cannot encode", hex);
+		goto out;
+	}
+	k.mv_data = (void *)serial;
+	k.mv_size = serial_len;
+	v.mv_data = w.buf;
+	v.mv_size = w.len;
+	if ((mrc = mdb_put(txn->txn, txn->st->dbi[STORE_DB_OCSP], &k, &v,
+	    0)) != 0) {
+		rc = store_txn_fail(txn, store_mdb_code(mrc), mrc,
+		    "store: OCSP response %s: %s", hex, mdb_strerror(mrc));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(w.buf);
+	return rc;
+}
+
+/* Look up `serial` in both databases of `txn`; NULL views when absent. */
+static int
+lookup(struct store *st, MDB_txn *txn, const unsigned char *serial,
+    size_t serial_len, struct store_ocsp_cert *cert, bool *have_cert,
+    struct store_ocsp *rec, bool *have_rec)
+{
+	MDB_val k, v;
+	int mrc;
+
+	*have_cert = false;
+	*have_rec = false;
+	k.mv_data = (void *)serial;
+	k.mv_size = serial_len;
+	mrc = mdb_get(txn, st->dbi[STORE_DB_CERTS], &k, &v);
+	if (mrc == 0) {
+		if (cert_decode_light(v.mv_data, v.mv_size, cert) != 0)
+			return HSMCA_EIO;
+		*have_cert = true;
+	} else if (mrc != MDB_NOTFOUND)
+		return store_mdb_code(mrc);
+	mrc = mdb_get(txn, st->dbi[STORE_DB_OCSP], &k, &v);
+	if (mrc == 0) {
+		if (ocsp_decode(v.mv_data, v.mv_size, rec) != 0)
+			return HSMCA_EIO;
+		*have_rec = true;
+	} else if (mrc != MDB_NOTFOUND)
+		return store_mdb_code(mrc);
+	return 0;
+}
+
+/*
+ * One snapshot, two gets, one callback.  See store_ocsp.h.
+ */
+int
+store_ocsp_view(struct store *st, const unsigned char *serial,
+    size_t serial_len, store_ocsp_view_fn fn, void *arg,
+    struct hsmca_err *err)
+{
+	struct store_rtxn r;
+	struct store_ocsp_cert cert;
+	struct store_ocsp rec;
+	bool have_cert, have_rec;
+	char hex[STORE_HEX_MAX];
+	int rc;
+
+	if (serial_len == 0 || serial_len > STORE_SERIAL_MAX)
+		return hsmca_err_set(err, HSMCA_EINVAL, "store",
+		    "store: serial of %zu octets", serial_len);
+	if ((rc = store_rtxn_begin(st, &r, err)) != 0)
+		return rc;
+	rc = lookup(st, r.txn, serial, serial_len, &cert, &have_cert, &rec,
+	    &have_rec);
+	if (rc == 0)
+		rc = fn(have_cert ? &cert : NULL, have_rec ? &rec : NULL, arg);
+	else
+		hsmca_err_set(err, rc, "store", "store: OCSP lookup of %s: %s",
+		    store_hex(serial, serial_len, hex, sizeof(hex)),
+		    rc == HSMCA_EIO ? "stored record is corrupt" :
+		    "read failed");
+	store_rtxn_end(&r);
+	return rc;
+}
+
+/*
+ * Walk the expiry index from `from` in one snapshot.  See
+ * store_ocsp.h.
+ */
+int
+store_ocsp_walk(struct store *st, int64_t from, store_ocsp_walk_fn fn,
+    void *arg, struct hsmca_err *err)
+{
+	unsigned char start[STORE_EXPIRY_KEY_MAX];
+	struct store_ocsp_cert cert;
+	struct store_ocsp rec;
+	struct store_rtxn r;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	bool have_cert, have_rec;
+	int mrc, rc;
+
+	if ((rc = store_rtxn_begin(st, &r, err)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(r.txn, st->dbi[STORE_DB_CERTS_BY_EXPIRY],
+	    &cur)) != 0) {
+		rc = hsmca_err_set(err, store_mdb_code(mrc), "store",
+		    "store: OCSP walk: %s", mdb_strerror(mrc));
+		goto out;
+	}
+	k.mv_size = store_expiry_key(from, (const unsigned char *)"", 0,
+	    start);
+	k.mv_data = start;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *serial = (const unsigned char *)k.mv_data
+		    + 8;
+		size_t slen = k.mv_size - 8;
+
+		if (k.mv_size <= 8 || slen > STORE_SERIAL_MAX) {
+			rc = hsmca_err_set(err, HSMCA_EIO, "store",
+			    "store: OCSP walk: bad expiry index key");
+			goto out;
+		}
+		if ((rc = lookup(st, r.txn, serial, slen, &cert, &have_cert,
+		    &rec, &have_rec)) != 0) {
+			hsmca_err_set(err, rc, "store",
+			    "store: OCSP walk: record unreadable");
+			goto out;
+		}
+		/* An index entry without its record: db check reports it. */
+		if (!have_cert)
+			continue;
+		if ((rc = fn(serial, slen, &cert, have_rec ? &rec : NULL,
+		    arg)) != 0)
+			goto out;
+	}
+	if (mrc != MDB_NOTFOUND) {
+		rc = hsmca_err_set(err, store_mdb_code(mrc), "store",
+		    "store: OCSP walk: %s", mdb_strerror(mrc));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	store_rtxn_end(&r);
+	return rc;
+}

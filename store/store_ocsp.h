@@ -1,0 +1,79 @@
+/*
+ * store/store_ocsp.h - pre-signed OCSP responses.
+ *
+ * The "ocsp" database maps a certificate serial to the responses last
+ * signed for it: the certificate status they state, their
+ * thisUpdate/nextUpdate, and one DER OCSPResponse per CertID hash
+ * variant (SHA-1, SHA-256; either may be absent).  The store does not
+ * look inside the DER.
+ *
+ * Reads hand out views into a snapshot (no copy, no allocation), which
+ * is what keeps the responder's hot path cheap.
+ */
+#ifndef HSMCA_STORE_OCSP_H
+#define HSMCA_STORE_OCSP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define STORE_OCSP_NVAR 2	/* hash variants: 0 SHA-1, 1 SHA-256 */
+#define STORE_OCSP_DER_MAX (64 * 1024)
+
+/* One stored record.  For a put the DER pointers are borrowed. */
+struct store_ocsp {
+	int status;			/* enum store_cert_status signed */
+	int64_t revoked_at;		/* as signed; 0 unless revoked */
+	int revoke_reason;		/* as signed; -1 none */
+	int64_t this_update, next_update;
+	const unsigned char *der[STORE_OCSP_NVAR];	/* NULL: absent */
+	size_t der_len[STORE_OCSP_NVAR];
+};
+
+/* What the responder needs of a certificate record, decoded lightly. */
+struct store_ocsp_cert {
+	int status;			/* enum store_cert_status */
+	int64_t not_after;
+	int64_t revoked_at;
+	int revoke_reason;		/* -1 none */
+};
+
+/*
+ * Write (replace) the record of `serial`.  Sticky error in txn;
+ * HSMCA_EINVAL for a bad serial, no variant, or DER over the limit.
+ */
+int store_ocsp_put(struct store_txn *txn, const unsigned char *serial,
+    size_t serial_len, const struct store_ocsp *rec);
+
+/*
+ * Called inside a read snapshot with the certificate record of the
+ * serial (NULL when no such certificate) and its stored responses (NULL
+ * when none).  The pointers are valid only during the call; it must not
+ * call store_write().  Its return value is returned.
+ */
+typedef int (*store_ocsp_view_fn)(const struct store_ocsp_cert *cert,
+    const struct store_ocsp *rec, void *arg);
+
+/*
+ * One read snapshot: look up `serial` in "certs" and "ocsp" and call
+ * `fn`.  HSMCA_EIO ("store") when a stored record does not decode.
+ */
+int store_ocsp_view(struct store *st, const unsigned char *serial,
+    size_t serial_len, store_ocsp_view_fn fn, void *arg,
+    struct hsmca_err *err);
+
+/*
+ * Called for each unexpired certificate (not_after >= `from`, in expiry
+ * order) with its serial, light record and stored responses (NULL when
+ * none), inside a read snapshot: same rules as store_ocsp_view_fn.  A
+ * non-zero return stops the walk and is returned.
+ */
+typedef int (*store_ocsp_walk_fn)(const unsigned char *serial,
+    size_t serial_len, const struct store_ocsp_cert *cert,
+    const struct store_ocsp *rec, void *arg);
+
+int store_ocsp_walk(struct store *st, int64_t from, store_ocsp_walk_fn fn,
+    void *arg, struct hsmca_err *err);
+
+#endif
