@@ -3,6 +3,7 @@
  * store, profiles, and the per-issuance material computed once.
  */
 #include "ca/ca_int.h"
+#include "ca/ocsp_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,13 @@ precompute(struct ca *ca, const struct hsmca_config *cfg,
 		ca->issuer_ski = ca_ski_of(X509_get_X509_PUBKEY(ca->issuing));
 	if (ca->issuer_ski == NULL)
 		return oom(err);
-	snprintf(val, sizeof(val), "caIssuers;URI:%s/ca/issuing.der", base);
+	/* RFC 5019 3: the OCSP URL only while the responder is on. */
+	if (config_get_bool(cfg, "ocsp.enabled"))
+		snprintf(val, sizeof(val), "OCSP;URI:%s/ocsp,"
+		    "caIssuers;URI:%s/ca/issuing.der", base, base);
+	else
+		snprintf(val, sizeof(val), "caIssuers;URI:%s/ca/issuing.der",
+		    base);
 	if ((ca->ext_aki = ca_ext_aki(ca->issuer_ski)) == NULL ||
 	    (ca->ext_aia = ca_ext_conf(NID_info_access, val)) == NULL ||
 	    (ca->ext_cp = ca_ext_policy(oid)) == NULL ||
@@ -239,6 +246,8 @@ ca_open(const char *state_dir, const struct hsmca_config *cfg,
 	so.map_size = (size_t)config_get_int(cfg, "store.map_size_mb") << 20;
 	if ((rc = store_open(path, &so, &ca->store, err)) != 0)
 		goto out;
+	if ((rc = ca_ocsp_open(ca, cfg, err)) != 0)
+		goto out;
 	*out = ca;
 	ca = NULL;
 	rc = 0;
@@ -252,6 +261,7 @@ ca_close(struct ca *ca)
 {
 	if (ca == NULL)
 		return;
+	ca_ocsp_close(ca);
 	store_close(ca->store);
 	X509_EXTENSION_free(ca->ext_aki);
 	X509_EXTENSION_free(ca->ext_aia);
