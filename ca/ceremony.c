@@ -4,6 +4,7 @@
  * crash be detected and never overwrites an existing CA.
  */
 #include "ca/ca_int.h"
+#include "ca/ocsp_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -397,6 +398,11 @@ ca_init(const struct ca_init_params *params, struct hsmca_err *err)
 	    (rc = path_of(&c, "ca.issuing_cert", path, sizeof(path),
 	    err)) != 0 ||
 	    (rc = pem_write(path, c.issuing, err)) != 0)
+		goto out;
+	/* The delegated OCSP signer, certified by the issuing key. */
+	if (config_get_bool(params->cfg, "ocsp.enabled") &&
+	    (rc = ca_ocsp_signer_make(c.hsm, params->cfg, c.state,
+	    c.issuing_key, c.issuing, c.now, err)) != 0)
 		goto out;
 	if ((rc = store_create(&c, err)) != 0)
 		goto out;
