@@ -202,6 +202,18 @@ ca_cert_make(struct ceremony *c, const char *cn_suffix, EVP_PKEY *pub,
 	if (!root && ((ext = ca_ext_conf(NID_ext_key_usage,
 	    "serverAuth")) == NULL || X509_add_ext(x, ext, -1) != 1))
 		goto fail;
+	/* RFC 5280 4.2.1.13: the root CRL that would list this CA. */
+	if (!root) {
+		char dp[600];
+
+		X509_EXTENSION_free(ext);
+		ext = NULL;
+		if (snprintf(dp, sizeof(dp), "URI:%s/crl/root.crl",
+		    config_get(c->p->cfg, "ca.base_url")) >= (int)sizeof(dp) ||
+		    (ext = ca_ext_conf(NID_crl_distribution_points, dp)) ==
+		    NULL || X509_add_ext(x, ext, -1) != 1)
+			goto fail;
+	}
 	if (X509_sign(x, hsm_key_private(signer),
 	    ca_md_for(hsm_key_type(signer))) <= 0) {
 		char ossl[160] = "";
