@@ -7,8 +7,8 @@
  * callers' write functions inside one LMDB transaction (each in its own
  * nested transaction, so one caller's failure does not undo another's)
  * and commits them with one fsync: group commit.  store_write() returns
- * only after the commit is durable.  When the map is full it is doubled
- * and the batch retried.
+ * only after the commit is durable; store_write_async() calls back only
+ * then.  When the map is full it is doubled and the batch retried.
  *
  * The store knows bytes and records, not X.509 policy.
  */
@@ -69,13 +69,43 @@ typedef int (*store_write_fn)(struct store_txn *txn, void *arg);
 int store_write(struct store *st, store_write_fn fn, void *arg,
     struct hsmca_err *err);
 
+/*
+ * Told the outcome of a store_write_async() request, on the writer
+ * thread, once the commit that carried it is durable (result 0) or has
+ * failed (result negative: none of fn's writes happened; `err` says
+ * why and is valid only during the call; NULL when result is 0).
+ * Callbacks run in the order their requests were queued, after every
+ * caller of the same batch could be woken.  A callback holds up the
+ * next commit, so it should be short; it may call store_write_async()
+ * but not store_write() (which refuses, since it would wait for the
+ * thread it runs on) nor store_close().
+ */
+typedef void (*store_done_fn)(int result, const struct hsmca_err *err,
+    void *cb_arg);
+
+/*
+ * Queue `fn` for the next group commit without waiting: the caller
+ * goes on while earlier writes commit, and learns the result from
+ * `done`.  Nothing may treat the write as done before `done` reports 0:
+ * only then is it durable.  `arg` and `cb_arg` must stay valid until
+ * `done` has run.  Returns 0 when queued (then `done` runs exactly once,
+ * at the latest during store_close(), which completes every queued
+ * write); else a negative code (HSMCA_ENOMEM, or HSMCA_EINVAL once
+ * store_close() began) and `done` is never called.  The store sets no
+ * bound on the queue: callers keep their own window of writes in
+ * flight.  Safe from any number of threads, mixed with store_write().
+ */
+int store_write_async(struct store *st, store_write_fn fn, void *arg,
+    store_done_fn done, void *cb_arg, struct hsmca_err *err);
+
 /* First error recorded by a put in this transaction, or 0. */
 int store_txn_error(const struct store_txn *txn);
 
 /* Counters since store_open(), for tests and benchmarks. */
 struct store_stats {
 	uint64_t commits;	/* durable LMDB commits (batches) */
-	uint64_t writes;	/* store_write() calls those commits carried */
+	uint64_t writes;	/* store_write() and store_write_async()
+				   requests those commits carried */
 	uint64_t map_grows;	/* times the map was doubled */
 	size_t map_size;	/* current map size in bytes */
 };

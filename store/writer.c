@@ -5,12 +5,19 @@
  * everything queued (up to max_batch), runs each write function in its
  * own nested transaction under one parent transaction and commits the
  * parent once: one fsync for the whole batch.  Then it wakes every
- * caller of the batch with its own result.
+ * synchronous caller of the batch with its own result and runs the
+ * callbacks of the asynchronous ones, in queue order.
+ *
+ * An asynchronous request is a heap copy of the queue entry that the
+ * writer frees after its callback.  It is told apart from a waiting
+ * caller's entry by its function, async_run(), which calls the
+ * caller's write function: the queue entry type stays one type.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -187,12 +194,74 @@ grow:
 	}
 }
 
-/* The writer thread: batches until stopped and the queue is empty. */
+/* A store_write_async() request: the queue entry and the callback. */
+struct async_req {
+	struct store_req req;		/* req.fn is async_run, req.arg us */
+	store_write_fn fn;
+	void *arg;
+	store_done_fn done;
+	void *cb_arg;
+};
+
+/* The write function of every asynchronous request. */
+static int
+async_run(struct store_txn *txn, void *arg)
+{
+	struct async_req *a = arg;
+
+	return a->fn(txn, a->arg);
+}
+
+/*
+ * Wake the synchronous callers of a finished batch and return its
+ * asynchronous requests, in queue order, for their callbacks.  Called
+ * with `mu` held: a waiting caller's entry may vanish as soon as `mu`
+ * is released after its `done` is set, so nothing reads it afterwards.
+ */
+static struct store_req *
+batch_finish(struct store *st, struct store_req *batch)
+{
+	struct store_req *r, *next, *async = NULL, **tail = &async;
+
+	for (r = batch; r != NULL; r = next) {
+		next = r->next;
+		if (r->fn == async_run) {
+			r->next = NULL;
+			*tail = r;
+			tail = &r->next;
+		} else
+			r->done = true;
+	}
+	pthread_cond_broadcast(&st->done_cv);
+	return async;
+}
+
+/* Tell each asynchronous request its result, then free it. */
+static void
+async_complete(struct store_req *async)
+{
+	struct store_req *r, *next;
+
+	for (r = async; r != NULL; r = next) {
+		struct async_req *a = r->arg;
+
+		next = r->next;
+		a->done(r->result, r->result != 0 ? &r->err : NULL,
+		    a->cb_arg);
+		free(a);
+	}
+}
+
+/*
+ * The writer thread: batches until stopped and the queue is empty.
+ * Asynchronous callbacks run outside `mu`, after the commit that
+ * carried them, so they may queue more asynchronous writes.
+ */
 static void *
 writer_main(void *arg)
 {
 	struct store *st = arg;
-	struct store_req *batch, *last;
+	struct store_req *batch, *last, *async;
 	uint64_t n;
 	bool committed;
 
@@ -219,9 +288,12 @@ writer_main(void *arg)
 			st->commits++;
 			st->writes += n;
 		}
-		for (last = batch; last != NULL; last = last->next)
-			last->done = true;
-		pthread_cond_broadcast(&st->done_cv);
+		async = batch_finish(st, batch);
+		if (async != NULL) {
+			pthread_mutex_unlock(&st->mu);
+			async_complete(async);
+			pthread_mutex_lock(&st->mu);
+		}
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
@@ -252,6 +324,22 @@ store_writer_stop(struct store *st)
 	st->writer_started = false;
 }
 
+/* Append `req` to the queue; `mu` held.  Refused once closing began. */
+static int
+enqueue(struct store *st, struct store_req *req, struct hsmca_err *err)
+{
+	if (st->stopping)
+		return hsmca_err_set(err, HSMCA_EINVAL, "store",
+		    "store: write after store_close() began");
+	if (st->tail != NULL)
+		st->tail->next = req;
+	else
+		st->head = req;
+	st->tail = req;
+	pthread_cond_signal(&st->work_cv);
+	return 0;
+}
+
 /*
  * Queue `fn` for the next group commit and wait for it.  See store.h.
  */
@@ -260,26 +348,57 @@ store_write(struct store *st, store_write_fn fn, void *arg,
     struct hsmca_err *err)
 {
 	struct store_req req;
+	int rc;
 
+	/* On the writer thread (a callback) this would wait for itself. */
+	if (st->writer_started && pthread_equal(pthread_self(), st->writer))
+		return hsmca_err_set(err, HSMCA_EINVAL, "store",
+		    "store: store_write() from a write callback would "
+		    "deadlock; use store_write_async()");
 	memset(&req, 0, sizeof(req));
 	req.fn = fn;
 	req.arg = arg;
 	pthread_mutex_lock(&st->mu);
-	if (st->stopping) {
+	if ((rc = enqueue(st, &req, err)) != 0) {
 		pthread_mutex_unlock(&st->mu);
-		return hsmca_err_set(err, HSMCA_EINVAL, "store",
-		    "store: write after store_close() began");
+		return rc;
 	}
-	if (st->tail != NULL)
-		st->tail->next = &req;
-	else
-		st->head = &req;
-	st->tail = &req;
-	pthread_cond_signal(&st->work_cv);
 	while (!req.done)
 		pthread_cond_wait(&st->done_cv, &st->mu);
 	pthread_mutex_unlock(&st->mu);
 	if (req.result != 0 && err != NULL && err->code == 0)
 		*err = req.err;
 	return req.result;
+}
+
+/*
+ * Queue `fn` for the next group commit; `done` runs after it.  See
+ * store.h.
+ */
+int
+store_write_async(struct store *st, store_write_fn fn, void *arg,
+    store_done_fn done, void *cb_arg, struct hsmca_err *err)
+{
+	struct async_req *a;
+	int rc;
+
+	if (fn == NULL || done == NULL)
+		return hsmca_err_set(err, HSMCA_EINVAL, "store",
+		    "store: asynchronous write without a write function or "
+		    "a callback");
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return hsmca_err_set(err, HSMCA_ENOMEM, "store",
+		    "store: out of memory queueing a write");
+	a->req.fn = async_run;
+	a->req.arg = a;
+	a->fn = fn;
+	a->arg = arg;
+	a->done = done;
+	a->cb_arg = cb_arg;
+	pthread_mutex_lock(&st->mu);
+	rc = enqueue(st, &a->req, err);
+	pthread_mutex_unlock(&st->mu);
+	if (rc != 0)
+		free(a);
+	return rc;
 }
