@@ -1,0 +1,83 @@
+/*
+ * protocol/validate_caa.c - the CAA check (RFC 8659 3): find the
+ * relevant RRset by climbing from the name toward the root, then let
+ * val_caa_decide() (validate_caa_parse.c) judge it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <unbound.h>
+
+#include "protocol/validate_int.h"
+
+/* See protocol/validate.h. */
+int
+validate_caa(struct validator *v, const struct validate_ident *ident,
+    const char *account_uri, const char *method, struct hsmca_err *err)
+{
+	struct val_caa_want want;
+	struct ub_result *res = NULL;
+	const unsigned char **rd = NULL;
+	size_t *rdlen = NULL, n, i;
+	char name[VAL_MAX_NAME];
+	const char *p, *dot;
+	int64_t deadline;
+	size_t len;
+	int rc;
+
+	if (v == NULL || ident == NULL || ident->value == NULL)
+		return hsmca_err_set(err, HSMCA_EINVAL, "malformed",
+		    "validate_caa: missing argument");
+	/* RFC 8738 4: CAA does not apply to IP identifiers. */
+	if (ident->ip)
+		return 0;
+	len = strlen(ident->value);
+	if (len > 0 && ident->value[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= sizeof(name))
+		return hsmca_err_set(err, HSMCA_EINVAL, "malformed",
+		    "validate_caa: bad name \"%s\"", ident->value);
+	memcpy(name, ident->value, len);
+	name[len] = '\0';
+	want.ids = (const char *const *)v->caa_ids;
+	want.nids = v->ncaa_ids;
+	want.account_uri = account_uri;
+	want.method = method;
+	deadline = val_now_ms() + v->timeout_ms;
+
+	/*
+	 * RFC 8659 3: the first name, from the FQDN up, with a CAA RRset
+	 * is the relevant one.  The climb ends at the TLD: the root zone
+	 * holds no CAA.
+	 */
+	for (p = name;; p = dot + 1) {
+		if ((rc = val_dns_query(v, p, VAL_RR_CAA, deadline, &res,
+		    err)) != 0)
+			return rc;
+		if (res->havedata)
+			break;
+		ub_resolve_free(res);
+		res = NULL;
+		if ((dot = strchr(p, '.')) == NULL || dot[1] == '\0')
+			return 0;
+	}
+	for (n = 0; res->data[n] != NULL; n++)
+		;
+	rd = calloc(n, sizeof(*rd));
+	rdlen = calloc(n, sizeof(*rdlen));
+	if (rd == NULL || rdlen == NULL) {
+		rc = hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
+		    "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		rd[i] = (const unsigned char *)res->data[i];
+		rdlen[i] = (size_t)res->len[i];
+	}
+	rc = val_caa_decide(rd, rdlen, n, ident->wildcard, &want, p, err);
+out:
+	free(rd);
+	free(rdlen);
+	ub_resolve_free(res);
+	return rc;
+}

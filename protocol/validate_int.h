@@ -1,0 +1,180 @@
+/*
+ * protocol/validate_int.h - internals shared by the validate*.c files,
+ * their tests and the CAA fuzz target.  Nothing else includes this.
+ *
+ * Files: validate.c (the validator, retries, dispatch), validate_dns.c
+ * (libunbound queries, A/AAAA, dns-01), validate_http.c (http-01),
+ * validate_tls.c (sockets with deadlines, tls-alpn-01), validate_caa.c
+ * (CAA lookup and policy), validate_caa_parse.c (CAA RDATA and value
+ * grammar: untrusted input).
+ */
+#ifndef HSMCA_PROTOCOL_VALIDATE_INT_H
+#define HSMCA_PROTOCOL_VALIDATE_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "protocol/validate.h"
+
+/* Limits. */
+#define VAL_MAX_ADDRS		8	/* addresses tried per name */
+#define VAL_MAX_REDIRECTS	10	/* http-01 redirects followed */
+#define VAL_MAX_BODY		(64 * 1024)	/* http-01 body bytes read */
+#define VAL_MAX_NAME		256	/* presentation-format name + NUL */
+#define VAL_CAA_MAX_TAG		15	/* RFC 8659 4.1 */
+
+/* DNS types and the one class we ask for. */
+#define VAL_RR_A	1
+#define VAL_RR_TXT	16
+#define VAL_RR_AAAA	28
+#define VAL_RR_CAA	257
+#define VAL_CLASS_IN	1
+
+struct ub_ctx;
+struct ub_result;
+
+struct validator {
+	/*
+	 * One libunbound context shared by every thread.  libunbound's
+	 * functions are thread-safe on one context; we run it in threaded
+	 * async mode and wait for each answer with our own deadline (a
+	 * blocking ub_resolve() has no time limit).  The dispatcher thread
+	 * `disp` waits on ub_fd() and runs ub_process(), whose callbacks
+	 * wake the waiting caller through `lock`/`cond`.
+	 */
+	struct ub_ctx *ub;
+	pthread_t disp;
+	bool disp_running;
+	int wake[2];			/* pipe: stop the dispatcher */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* CLOCK_MONOTONIC */
+	bool dnssec;			/* a trust anchor was loaded */
+
+	SSL_CTX *tls;			/* tls-alpn-01 client, shared */
+	bool curl_init;			/* curl_global_init() done */
+
+	uint16_t http01_port;
+	uint16_t tlsalpn01_port;
+	int64_t timeout_ms;
+	int retries;
+	char **caa_ids;			/* acme.caa_identities, lower case */
+	size_t ncaa_ids;
+};
+
+/* An address to connect to. */
+struct val_addr {
+	int family;			/* AF_INET or AF_INET6 */
+	unsigned char bytes[16];	/* 4 or 16 used */
+};
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t val_now_ms(void);
+
+/* --- validate_dns.c ------------------------------------------------- */
+
+/*
+ * Ask for (name, rrtype) and wait until `deadline` (val_now_ms() time).
+ * On success *out is the answer (NOERROR with or without data, or
+ * NXDOMAIN: look at havedata / nxdomain), which the caller frees with
+ * ub_resolve_free().  SERVFAIL and other rcodes, a bogus DNSSEC answer
+ * and the deadline are errors of type "dns".
+ */
+int val_dns_query(struct validator *v, const char *name, int rrtype,
+    int64_t deadline, struct ub_result **out, struct hsmca_err *err);
+
+/*
+ * The A and AAAA addresses of `name` (both asked at once): up to
+ * VAL_MAX_ADDRS into `addrs`, IPv6 first, *n set.  No address at all is
+ * a "dns" error.
+ */
+int val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
+    struct val_addr *addrs, size_t *n, struct hsmca_err *err);
+
+/* dns-01: a TXT value at _acme-challenge.<name> equal to the digest. */
+int val_dns01(struct validator *v, const struct validate_ident *ident,
+    const char *key_authz, int64_t deadline, struct hsmca_err *err);
+
+/* Parse an IP identifier's text into `a`; 0 or HSMCA_EINVAL. */
+int val_ip_parse(const char *text, struct val_addr *a);
+
+/* The address as text ("127.0.0.1", "::1") into buf (>= 46 bytes). */
+void val_addr_str(const struct val_addr *a, char *buf, size_t len);
+
+/* --- validate_http.c ------------------------------------------------ */
+
+int val_http01(struct validator *v, const struct validate_ident *ident,
+    const char *token, const char *key_authz, int64_t deadline,
+    struct hsmca_err *err);
+
+/* --- validate_tls.c ------------------------------------------------- */
+
+/*
+ * Connect TCP to one of `addrs` on `port` before `deadline`; returns a
+ * connected non-blocking socket, or a negative code with type
+ * "connection" (refused, unreachable, timed out).
+ */
+int val_connect(const struct val_addr *addrs, size_t naddrs, uint16_t port,
+    int64_t deadline, const char *what, struct hsmca_err *err);
+
+int val_tlsalpn01(struct validator *v, const struct validate_ident *ident,
+    const char *key_authz, int64_t deadline, struct hsmca_err *err);
+
+/* --- validate_caa_parse.c (untrusted input) ------------------------- */
+
+#define VAL_CAA_CRITICAL	0x80
+
+/* One CAA resource record (RFC 8659 4.1); pointers into the RDATA. */
+struct val_caa_rr {
+	uint8_t flags;
+	char tag[VAL_CAA_MAX_TAG + 1];	/* as sent, NUL-terminated */
+	const unsigned char *value;
+	size_t value_len;
+};
+
+/*
+ * Split one CAA RDATA of `len` bytes: flags, tag length (1..15), tag of
+ * letters and digits, value (the rest).  0 or HSMCA_EINVAL with type
+ * "caa" and a detail naming the defect.
+ */
+int val_caa_rdata_parse(const unsigned char *rd, size_t len,
+    struct val_caa_rr *out, struct hsmca_err *err);
+
+/* What a caller asks of an issue / issuewild property. */
+struct val_caa_want {
+	const char *const *ids;		/* issuer domain names, lower case */
+	size_t nids;
+	const char *account_uri;	/* NULL: no account to match */
+	const char *method;		/* NULL: no method to match */
+};
+
+/*
+ * Does the issue/issuewild value (RFC 8659 4.2, RFC 8657) authorize
+ * `want`?  Returns true only for a well-formed value whose issuer domain
+ * name is one of want->ids (case-insensitive) and whose accounturi and
+ * validationmethods parameters, when present (once each), match.  An
+ * empty issuer ("issue ;") and a malformed value authorize nobody.
+ * `why` (may be NULL, `whylen` bytes) gets a short reason when false.
+ */
+bool val_caa_value_allows(const unsigned char *value, size_t len,
+    const struct val_caa_want *want, char *why, size_t whylen);
+
+/*
+ * The decision over one CAA RRset of `n` RDATA items: 0 when issuance is
+ * allowed, else HSMCA_EPOLICY with type "caa" and a detail naming the
+ * record (`owner` is the name the RRset was found at).
+ */
+int val_caa_decide(const unsigned char *const *rdata, const size_t *rdlen,
+    size_t n, bool wildcard, const struct val_caa_want *want,
+    const char *owner, struct hsmca_err *err);
+
+/* Copy `len` bytes of `in` as printable ASCII ('?' for the rest),
+ * at most `max` of them, with "..." when cut, into buf of `buflen`. */
+void val_sanitize(const unsigned char *in, size_t len, size_t max,
+    char *buf, size_t buflen);
+
+#endif
