@@ -149,10 +149,16 @@ int cmd_list(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_ocsp(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_revoke_intermediate(int argc, char **argv);
+int cmd_crl(int argc, char **argv);
 
 /* The benchmarks under `hsmca bench` (tools/cmd_bench.c dispatches);
  * argv[0] is the benchmark's name.  Each returns the exit code. */
 int bench_issue_main(int argc, char **argv);
+int bench_crl_main(int argc, char **argv);
 int bench_acme_main(int argc, char **argv);
+int bench_ocsp_main(int argc, char **argv);
 
 #endif
