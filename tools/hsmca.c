@@ -21,7 +21,12 @@ static const struct subcmd subcmds[] = {
 	{ "show", cmd_show, "show one certificate record" },
 	{ "list", cmd_list, "list certificate records" },
 	{ "export", cmd_export, "print one certificate (PEM or DER)" },
+	{ "revoke", cmd_revoke, "revoke one certificate (irreversible)" },
+	{ "revoke-intermediate", cmd_revoke_intermediate,
+	  "revoke the issuing CA (irreversible)" },
+	{ "crl", cmd_crl, "build and sign CRLs now (shards or root)" },
 	{ "db", cmd_db, "store maintenance: db check" },
+	{ "ocsp", cmd_ocsp, "OCSP signer and pre-signed responses" },
 	{ "bench", cmd_bench, "benchmarks: bench issue" },
 };
 
