@@ -18,8 +18,12 @@ struct bench_cmd {
 static const struct bench_cmd benches[] = {
 	{ "issue", bench_issue_main,
 	  "issuance rate against the token's raw signing rate" },
+	{ "crl", bench_crl_main,
+	  "building and signing every CRL shard over N revoked entries" },
 	{ "acme", bench_acme_main,
 	  "complete ACME issuances per second against an RFC 8555 server" },
+	{ "ocsp", bench_ocsp_main,
+	  "pre-signed OCSP responses over HTTP against openssl ocsp" },
 };
 
 #define NBENCHES (sizeof(benches) / sizeof(benches[0]))
