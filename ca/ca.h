@@ -3,8 +3,8 @@
  * issuance from a CSR, signed inside the token and recorded durably.
  *
  * A struct ca owns its struct hsm (token session, CA keys), its struct
- * store and its CA certificates.  ca_issue() is safe from several
- * threads at once.
+ * store and its CA certificates.  ca_issue() and ca_issue_submit() are
+ * safe from several threads at once.
  */
 #ifndef HSMCA_CA_H
 #define HSMCA_CA_H
@@ -141,6 +141,32 @@ int ca_issue(struct ca *ca, const struct ca_issue_req *req,
     struct ca_issued **out, struct hsmca_err *err);
 
 void ca_issued_free(struct ca_issued *issued);
+
+/*
+ * Told the outcome of a ca_issue_submit(), on the store's writer
+ * thread, once the record's commit is durable (rc 0: `issued` belongs
+ * to the callback, free with ca_issued_free()) or has failed (rc
+ * negative, `issued` NULL, nothing stored; `err` valid during the call
+ * only, type "serverInternal").  Runs in submission order; it holds up
+ * the next commit, so it should only hand the result on.  It must not
+ * call ca_issue() or ca_close().
+ */
+typedef void (*ca_issue_done_fn)(int rc, struct ca_issued *issued,
+    const struct hsmca_err *err, void *arg);
+
+/*
+ * ca_issue() without waiting for the commit: every check, the lint and
+ * the token's signature happen in the caller's thread as in ca_issue()
+ * and their refusals are returned here (then `done` is never called);
+ * on 0 the record is queued and `done` runs exactly once, after the
+ * commit carrying it, at the latest during ca_close().  A certificate
+ * reaches its requester only through `done`, so only once its record is
+ * durable.  `req` and its CSR are not needed after the call; `arg` must
+ * stay valid until `done` ran.  The store sets no bound on the writes
+ * in flight: callers keep their own window.
+ */
+int ca_issue_submit(struct ca *ca, const struct ca_issue_req *req,
+    ca_issue_done_fn done, void *arg, struct hsmca_err *err);
 
 /* --- CSR checks (no token needed; also the fuzz target's entry) ------ */
 

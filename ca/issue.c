@@ -1,10 +1,18 @@
 /*
  * ca/issue.c - issuance: from a checked CSR to a signed, stored
  * subscriber certificate.  Runs concurrently; it only reads struct ca.
+ *
+ * ca_issue() waits for the record's commit; ca_issue_submit() does the
+ * same work up to the signature in the caller's thread, queues the
+ * record with store_write_async() and hands the certificate on from
+ * the store's callback, once the record is durable.  A caller that
+ * keeps several submissions in flight signs the next certificate while
+ * earlier records share one fsync.
  */
 #include "ca/ca_int.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,44 +204,146 @@ cert_put(struct store_txn *txn, void *arg)
 	return store_txn_error(txn);
 }
 
-/* Leaf PEM followed by the issuing CA's. */
-static char *
-chain_pem(struct ca *ca, X509 *x)
-{
-	BIO *bio = NULL;
-	BUF_MEM *mem;
-	char *s = NULL;
+/*
+ * PEM armor around DER (RFC 7468 3): base64 in 64-column lines, which
+ * is what EVP_EncodeUpdate writes.  Encodes the DER already at hand
+ * instead of re-encoding the certificate through a BIO.
+ */
+#define PEM_BEGIN "-----BEGIN CERTIFICATE-----\n"
+#define PEM_END "-----END CERTIFICATE-----\n"
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_X509(bio, x) != 1)
+/* Leaf PEM followed by the issuing CA's; NULL when out of memory. */
+static char *
+chain_pem(struct ca *ca, const unsigned char *der, size_t der_len)
+{
+	EVP_ENCODE_CTX *ectx = NULL;
+	char *s = NULL, *p;
+	size_t cap;
+	int n, ok = 0;
+
+	if (der_len > INT_MAX / 2)
+		return NULL;
+	/* 4 characters per 3 octets, a newline per 64 characters. */
+	cap = sizeof(PEM_BEGIN) + (der_len + 2) / 3 * 4 + der_len / 48 + 2 +
+	    sizeof(PEM_END) + ca->issuing_pem_len + 1;
+	if ((s = malloc(cap)) == NULL || (ectx = EVP_ENCODE_CTX_new()) == NULL)
 		goto out;
-	BIO_get_mem_ptr(bio, &mem);
-	if ((s = malloc(mem->length + ca->issuing_pem_len + 1)) == NULL)
+	p = s;
+	memcpy(p, PEM_BEGIN, sizeof(PEM_BEGIN) - 1);
+	p += sizeof(PEM_BEGIN) - 1;
+	EVP_EncodeInit(ectx);
+	if (EVP_EncodeUpdate(ectx, (unsigned char *)p, &n, der,
+	    (int)der_len) != 1)
 		goto out;
-	memcpy(s, mem->data, mem->length);
-	memcpy(s + mem->length, ca->issuing_pem, ca->issuing_pem_len + 1);
+	p += n;
+	EVP_EncodeFinal(ectx, (unsigned char *)p, &n);
+	p += n;
+	memcpy(p, PEM_END, sizeof(PEM_END) - 1);
+	p += sizeof(PEM_END) - 1;
+	memcpy(p, ca->issuing_pem, ca->issuing_pem_len + 1);
+	ok = 1;
 out:
-	BIO_free(bio);
+	EVP_ENCODE_CTX_free(ectx);
+	if (!ok) {
+		free(s);
+		s = NULL;
+	}
 	return s;
 }
 
-int
-ca_issue(struct ca *ca, const struct ca_issue_req *req,
-    struct ca_issued **out, struct hsmca_err *err)
+/*
+ * One issuance between its signature and its durable record: the
+ * record to store and the result to hand back once it is stored.
+ * rec.names are owned here (taken from the CSR), rec.der belongs to
+ * `is`.
+ */
+struct issue_job {
+	struct store_cert rec;
+	struct ca_issued *is;
+	ca_issue_done_fn done;
+	void *arg;
+};
+
+static void
+job_free(struct issue_job *job)
+{
+	if (job == NULL)
+		return;
+	for (size_t i = 0; i < job->rec.nnames; i++)
+		free(job->rec.names[i]);
+	free(job->rec.names);
+	ca_issued_free(job->is);
+	free(job);
+}
+
+/* The signed certificate's DER and PEM chain, and its record. */
+static int
+job_fill(struct ca *ca, const struct ca_issue_req *req,
+    const struct ca_profile *prof, struct ca_csr *csr, X509 *x,
+    const unsigned char *serial, uint32_t shard, int64_t now, int64_t nb,
+    int64_t na, struct issue_job *job, struct hsmca_err *err)
+{
+	struct ca_issued *is;
+	unsigned char *der = NULL;
+	int len;
+
+	if ((is = job->is = calloc(1, sizeof(*is))) == NULL ||
+	    (len = i2d_X509(x, &der)) <= 0 ||
+	    (is->der = malloc((size_t)len)) == NULL) {
+		OPENSSL_free(der);
+		ERR_clear_error();
+		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
+		    "out of memory");
+	}
+	memcpy(is->der, der, (size_t)len);
+	OPENSSL_free(der);
+	is->der_len = (size_t)len;
+	if ((is->chain_pem = chain_pem(ca, is->der, is->der_len)) == NULL)
+		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
+		    "out of memory");
+	memcpy(is->serial, serial, CA_SERIAL_LEN);
+	is->serial_len = CA_SERIAL_LEN;
+	is->not_before = nb;
+	is->not_after = na;
+
+	memcpy(job->rec.serial, serial, CA_SERIAL_LEN);
+	job->rec.serial_len = CA_SERIAL_LEN;
+	job->rec.status = STORE_CERT_ISSUED;
+	job->rec.not_before = nb;
+	job->rec.not_after = na;
+	job->rec.issued_at = now;
+	job->rec.revoke_reason = -1;
+	job->rec.account_id = req->account_id;
+	job->rec.lineage_id = req->lineage_id;
+	job->rec.crl_shard = shard;
+	memcpy(job->rec.profile, prof->name, sizeof(job->rec.profile));
+	/* The names outlive the CSR: the record is written later. */
+	job->rec.names = csr->names;
+	job->rec.nnames = csr->nnames;
+	csr->names = NULL;
+	csr->nnames = 0;
+	job->rec.der = is->der;
+	job->rec.der_len = is->der_len;
+	return 0;
+}
+
+/*
+ * Everything of an issuance up to its record: profile, CSR checks,
+ * serial, TBS, lint, the token's signature.  Fills `job` (rec, is).
+ */
+static int
+issue_prepare(struct ca *ca, const struct ca_issue_req *req,
+    struct issue_job *job, struct hsmca_err *err)
 {
 	struct ca_profile prof;
 	struct ca_csr *csr = NULL;
-	struct ca_issued *is = NULL;
-	struct store_cert rec;
 	struct ca_lint_ctx lc;
-	struct hsmca_err e = { 0 };
-	unsigned char serial[CA_SERIAL_LEN], *p;
+	unsigned char serial[CA_SERIAL_LEN];
 	X509 *x = NULL;
 	int64_t now, nb, na;
 	uint32_t shard;
-	int rc, len;
+	int rc;
 
-	*out = NULL;
 	if ((rc = ca_profile_get(ca, req->profile, &prof, err)) != 0)
 		goto out;
 	now = ca_now(ca);
@@ -266,54 +376,93 @@ ca_issue(struct ca *ca, const struct ca_issue_req *req,
 		    hsmca_openssl_errstr(ossl, sizeof(ossl)));
 		goto out;
 	}
-	rc = HSMCA_ENOMEM;
-	if ((is = calloc(1, sizeof(*is))) == NULL ||
-	    (len = i2d_X509(x, NULL)) <= 0 ||
-	    (is->der = malloc((size_t)len)) == NULL) {
-		hsmca_err_set(err, rc, "serverInternal", "out of memory");
-		goto out;
-	}
-	p = is->der;
-	is->der_len = (size_t)i2d_X509(x, &p);
-	if ((is->chain_pem = chain_pem(ca, x)) == NULL) {
-		hsmca_err_set(err, rc, "serverInternal", "out of memory");
-		goto out;
-	}
-	memcpy(is->serial, serial, sizeof(serial));
-	is->serial_len = sizeof(serial);
-	is->not_before = nb;
-	is->not_after = na;
-
-	memset(&rec, 0, sizeof(rec));
-	memcpy(rec.serial, serial, sizeof(serial));
-	rec.serial_len = sizeof(serial);
-	rec.status = STORE_CERT_ISSUED;
-	rec.not_before = nb;
-	rec.not_after = na;
-	rec.issued_at = now;
-	rec.revoke_reason = -1;
-	rec.account_id = req->account_id;
-	rec.lineage_id = req->lineage_id;
-	rec.crl_shard = shard;
-	memcpy(rec.profile, prof.name, sizeof(rec.profile));
-	rec.names = csr->names;
-	rec.nnames = csr->nnames;
-	rec.der = is->der;
-	rec.der_len = is->der_len;
-	/* Durable before anyone is told: RFC 8555 7.4 finalize, LIFECYCLE. */
-	if ((rc = store_write(ca->store, cert_put, &rec, &e)) != 0) {
-		hsmca_err_set(err, rc, "serverInternal", "store: %s%s",
-		    rc == HSMCA_EEXIST ? "serial already stored; " : "",
-		    e.detail);
-		goto out;
-	}
-	*out = is;
-	is = NULL;
-	rc = 0;
+	rc = job_fill(ca, req, &prof, csr, x, serial, shard, now, nb, na, job,
+	    err);
 out:
-	ca_issued_free(is);
 	X509_free(x);
 	ca_csr_free(csr);
+	return rc;
+}
+
+/* The store's refusal as the issuance's error. */
+static int
+store_fail(int rc, const struct hsmca_err *e, struct hsmca_err *err)
+{
+	return hsmca_err_set(err, rc, "serverInternal", "store: %s%s",
+	    rc == HSMCA_EEXIST ? "serial already stored; " : "",
+	    e != NULL ? e->detail : "write failed");
+}
+
+int
+ca_issue(struct ca *ca, const struct ca_issue_req *req,
+    struct ca_issued **out, struct hsmca_err *err)
+{
+	struct issue_job *job;
+	struct hsmca_err e = { 0 };
+	int rc;
+
+	*out = NULL;
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
+		    "out of memory");
+	if ((rc = issue_prepare(ca, req, job, err)) != 0)
+		goto out;
+	/* Durable before anyone is told: RFC 8555 7.4 finalize, LIFECYCLE. */
+	if ((rc = store_write(ca->store, cert_put, &job->rec, &e)) != 0) {
+		store_fail(rc, &e, err);
+		goto out;
+	}
+	*out = job->is;
+	job->is = NULL;
+out:
+	job_free(job);
+	return rc;
+}
+
+/* The commit carrying the record is over: hand the result on. */
+static void
+submit_done(int result, const struct hsmca_err *e, void *arg)
+{
+	struct issue_job *job = arg;
+	struct hsmca_err err = { 0 };
+	struct ca_issued *is = NULL;
+
+	if (result == 0) {
+		is = job->is;
+		job->is = NULL;
+	} else
+		store_fail(result, e, &err);
+	job->done(result, is, result == 0 ? NULL : &err, job->arg);
+	job_free(job);
+}
+
+int
+ca_issue_submit(struct ca *ca, const struct ca_issue_req *req,
+    ca_issue_done_fn done, void *arg, struct hsmca_err *err)
+{
+	struct issue_job *job;
+	struct hsmca_err e = { 0 };
+	int rc;
+
+	if (done == NULL)
+		return hsmca_err_set(err, HSMCA_EINVAL, "serverInternal",
+		    "ca_issue_submit needs a callback");
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
+		    "out of memory");
+	job->done = done;
+	job->arg = arg;
+	if ((rc = issue_prepare(ca, req, job, err)) != 0)
+		goto fail;
+	/* Told only from submit_done, once the record is durable. */
+	if ((rc = store_write_async(ca->store, cert_put, &job->rec,
+	    submit_done, job, &e)) != 0) {
+		store_fail(rc, &e, err);
+		goto fail;
+	}
+	return 0;
+fail:
+	job_free(job);
 	return rc;
 }
 
