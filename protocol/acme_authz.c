@@ -1,0 +1,239 @@
+/*
+ * protocol/acme_authz.c - the authorization (RFC 8555 7.5, 7.5.2
+ * deactivation) and challenge (7.5.1) resources.  A challenge POST with
+ * a payload marks the challenge "processing" durably and queues it for
+ * the validation workers (acme_validate.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/acme_int.h"
+
+/* Fetch authz `id` for the request's account: 404 / unauthorized. */
+static int
+authz_load(struct acme *a, uint64_t id, const struct acme_post *p,
+    struct store_acme_authz **z, int *status, struct hsmca_err *err)
+{
+	int rc;
+
+	rc = store_acme_authz_get(a->st, id, z, err);
+	if (rc == HSMCA_ENOTFOUND) {
+		*status = 404;
+		return hsmca_err_set(err, rc, "malformed",
+		    "no such authorization");
+	}
+	if (rc != 0)
+		return rc;
+	if ((*z)->account_id != p->acct->id)
+		return hsmca_err_set(err, HSMCA_EPOLICY, "unauthorized",
+		    "this authorization belongs to another account");
+	return 0;
+}
+
+struct deact_write {
+	uint64_t id;
+	int64_t now;
+	struct store_acme_authz *z;	/* result */
+	struct hsmca_err err;
+};
+
+static int
+deact_write(struct store_txn *txn, void *arg)
+{
+	struct deact_write *w = arg;
+	int st;
+
+	store_acme_authz_free(w->z);
+	w->z = NULL;
+	hsmca_err_clear(&w->err);
+	if (store_acme_txn_authz_get(txn, w->id, &w->z) != 0)
+		return hsmca_err_set(&w->err, HSMCA_EIO, "store",
+		    "authorization vanished");
+	st = acme_authz_status(w->z, w->now);
+	if (st != ACME_ST_PENDING && st != ACME_ST_VALID)
+		return hsmca_err_set(&w->err, HSMCA_EINVAL, "malformed",
+		    "RFC 8555 7.5.2: only a pending or valid authorization "
+		    "can be deactivated; this one is %s",
+		    acme_status_name(st));
+	w->z->status = ACME_ST_DEACTIVATED;
+	return store_acme_authz_put(txn, w->z);
+}
+
+int
+acme_h_authz(struct http_req *req, void *arg)
+{
+	struct acme *a = arg;
+	struct acme_post p;
+	struct hsmca_err err = { 0 };
+	struct store_acme_authz *z = NULL;
+	struct deact_write w;
+	const char *sub = http_req_subpath(req);
+	const json_t *st;
+	int64_t now = ca_now(a->ca);
+	uint64_t id;
+	size_t i;
+	int rc, status = 0;
+
+	memset(&w, 0, sizeof(w));
+	if ((rc = acme_post_parse(a, req, ACME_SIG_KID, &p, &status,
+	    &err)) != 0)
+		return acme_reply_err(req, status, &err);
+	if (acme_id_parse(sub, strlen(sub), &id) != 0) {
+		status = 404;
+		hsmca_err_set(&err, HSMCA_ENOTFOUND, "malformed",
+		    "no such authorization");
+		goto fail;
+	}
+	if (authz_load(a, id, &p, &z, &status, &err) != 0)
+		goto fail;
+	if (p.payload != NULL) {
+		st = json_object_get(p.payload, "status");
+		if (!json_is_string(st) ||
+		    strcmp(json_string_value(st), "deactivated") != 0) {
+			hsmca_err_set(&err, HSMCA_EINVAL, "malformed",
+			    "RFC 8555 7.5.2: the only change is {\"status\": "
+			    "\"deactivated\"}");
+			goto fail;
+		}
+		w.id = id;
+		w.now = now;
+		rc = store_write(a->st, deact_write, &w, &err);
+		if (rc != 0) {
+			if (w.err.code != 0)
+				err = w.err;
+			goto fail;
+		}
+		store_acme_authz_free(z);
+		z = w.z;
+		w.z = NULL;
+	}
+	for (i = 0; i < z->nchall; i++) {
+		if (z->chall[i].status == ACME_ST_PROCESSING) {
+			http_reply_header(req, "Retry-After", ACME_RETRY_AFTER);
+			break;
+		}
+	}
+	rc = acme_reply_json(req, 200, NULL, acme_authz_json(a, z, now));
+	goto out;
+fail:
+	rc = acme_reply_err(req, status, &err);
+out:
+	store_acme_authz_free(w.z);
+	store_acme_authz_free(z);
+	acme_post_clear(&p);
+	return rc;
+}
+
+struct start_write {
+	uint64_t id;
+	unsigned idx;
+	int64_t now;
+	bool queued;			/* result: newly processing */
+	struct store_acme_authz *z;	/* result */
+	struct hsmca_err err;
+};
+
+/*
+ * 7.5.1: a pending challenge of a pending authorization becomes
+ * processing and is marked for the workers, in one commit, so a crash
+ * after the reply leaves it requeued by acme_start().  A challenge in
+ * another state is answered as it is.
+ */
+static int
+start_write(struct store_txn *txn, void *arg)
+{
+	struct start_write *w = arg;
+	size_t i;
+
+	store_acme_authz_free(w->z);
+	w->z = NULL;
+	w->queued = false;
+	hsmca_err_clear(&w->err);
+	if (store_acme_txn_authz_get(txn, w->id, &w->z) != 0)
+		return hsmca_err_set(&w->err, HSMCA_EIO, "store",
+		    "authorization vanished");
+	if (w->z->chall[w->idx].status != ACME_ST_PENDING)
+		return 0;
+	if (acme_authz_status(w->z, w->now) != ACME_ST_PENDING)
+		return hsmca_err_set(&w->err, HSMCA_EINVAL, "malformed",
+		    "RFC 8555 7.5.1: the authorization is %s; its challenges "
+		    "can no longer be answered",
+		    acme_status_name(acme_authz_status(w->z, w->now)));
+	for (i = 0; i < w->z->nchall; i++)
+		if (w->z->chall[i].status == ACME_ST_PROCESSING)
+			return 0;	/* another challenge is running */
+	w->z->chall[w->idx].status = ACME_ST_PROCESSING;
+	store_acme_authz_put(txn, w->z);
+	store_acme_queue_put(txn, w->id, w->idx);
+	w->queued = true;
+	return store_txn_error(txn);
+}
+
+int
+acme_h_chall(struct http_req *req, void *arg)
+{
+	struct acme *a = arg;
+	struct acme_post p;
+	struct hsmca_err err = { 0 };
+	struct store_acme_authz *z = NULL;
+	struct start_write w;
+	const char *sub = http_req_subpath(req);
+	const char *slash = strchr(sub, '/');
+	char up[ACME_URL_MAX + 16], url[ACME_URL_MAX];
+	uint64_t id, idx;
+	int rc, status = 0;
+
+	memset(&w, 0, sizeof(w));
+	if ((rc = acme_post_parse(a, req, ACME_SIG_KID, &p, &status,
+	    &err)) != 0)
+		return acme_reply_err(req, status, &err);
+	if (slash == NULL ||
+	    acme_id_parse(sub, (size_t)(slash - sub), &id) != 0 ||
+	    !((slash[1] >= '0' && slash[1] <= '9' && slash[2] == '\0') &&
+	    (idx = (uint64_t)(slash[1] - '0')) < STORE_ACME_MAX_CHALL)) {
+		status = 404;
+		hsmca_err_set(&err, HSMCA_ENOTFOUND, "malformed",
+		    "no such challenge");
+		goto fail;
+	}
+	if (authz_load(a, id, &p, &z, &status, &err) != 0)
+		goto fail;
+	if (idx >= z->nchall) {
+		status = 404;
+		hsmca_err_set(&err, HSMCA_ENOTFOUND, "malformed",
+		    "no such challenge");
+		goto fail;
+	}
+	/* A payload (normally {}) is the client's go-ahead; POST-as-GET
+	 * only reads. */
+	if (p.payload != NULL) {
+		w.id = id;
+		w.idx = (unsigned)idx;
+		w.now = ca_now(a->ca);
+		if ((rc = store_write(a->st, start_write, &w, &err)) != 0) {
+			if (w.err.code != 0)
+				err = w.err;
+			goto fail;
+		}
+		store_acme_authz_free(z);
+		z = w.z;
+		w.z = NULL;
+		if (w.queued)
+			acme_job_push(a, id, (unsigned)idx);
+	}
+	acme_url(a, url, sizeof(url), "/acme/authz/%llu",
+	    (unsigned long long)id);
+	snprintf(up, sizeof(up), "<%s>;rel=\"up\"", url);
+	http_reply_header(req, "Link", up);
+	if (z->chall[idx].status == ACME_ST_PROCESSING)
+		http_reply_header(req, "Retry-After", ACME_RETRY_AFTER);
+	rc = acme_reply_json(req, 200, NULL, acme_chall_json(a, z, idx));
+	goto out;
+fail:
+	rc = acme_reply_err(req, status, &err);
+out:
+	store_acme_authz_free(w.z);
+	store_acme_authz_free(z);
+	acme_post_clear(&p);
+	return rc;
+}

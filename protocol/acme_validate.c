@@ -1,0 +1,225 @@
+/*
+ * protocol/acme_validate.c - the validation workers: a queue of
+ * (authorization, challenge) jobs served by validation.workers threads.
+ * Each job checks CAA, then runs the challenge (protocol/validate.h)
+ * with the key authorization token "." thumbprint (RFC 8555 8.1), and
+ * writes the outcome - challenge and authorization valid or invalid,
+ * the problem kept in the challenge - in one durable commit before any
+ * reader can see it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "protocol/acme_int.h"
+
+void
+acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx)
+{
+	struct acme_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		/* Still marked in the store: the next start requeues it. */
+		log_error("acme: out of memory queueing a validation");
+		return;
+	}
+	j->authz_id = authz_id;
+	j->idx = idx;
+	pthread_mutex_lock(&a->mu);
+	if (a->tail != NULL)
+		a->tail->next = j;
+	else
+		a->head = j;
+	a->tail = j;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+struct result_write {
+	uint64_t id;
+	unsigned idx;
+	int64_t now;
+	int64_t reuse;
+	const char *error;	/* problem JSON text; NULL: valid */
+};
+
+static int
+result_write(struct store_txn *txn, void *arg)
+{
+	struct result_write *w = arg;
+	struct store_acme_authz *z = NULL;
+	struct store_acme_chall *c;
+	char key[300];
+	int rc;
+
+	if ((rc = store_acme_txn_authz_get(txn, w->id, &z)) != 0) {
+		/* Gone: only drop the mark. */
+		store_acme_queue_del(txn, w->id, w->idx);
+		return store_txn_error(txn);
+	}
+	c = &z->chall[w->idx];
+	if (w->idx < z->nchall && c->status == ACME_ST_PROCESSING) {
+		c->validated_at = w->now;
+		free(c->error);
+		c->error = NULL;
+		if (w->error == NULL) {
+			c->status = ACME_ST_VALID;
+			/* A deactivated or expired authz stays so. */
+			if (z->status == ACME_ST_PENDING) {
+				z->status = ACME_ST_VALID;
+				if (w->reuse > 0)
+					z->expires = w->now + w->reuse;
+			}
+		} else {
+			c->status = ACME_ST_INVALID;
+			if ((c->error = strdup(w->error)) == NULL) {
+				store_acme_authz_free(z);
+				return HSMCA_ENOMEM;
+			}
+			if (z->status == ACME_ST_PENDING)
+				z->status = ACME_ST_INVALID;
+		}
+		store_acme_authz_put(txn, z);
+		if (z->status == ACME_ST_VALID && w->reuse > 0) {
+			acme_ident_key(z->ip, z->wildcard, z->value, key,
+			    sizeof(key));
+			store_acme_valid_put(txn, z->account_id, key, z->id);
+		}
+	}
+	store_acme_queue_del(txn, w->id, w->idx);
+	store_acme_authz_free(z);
+	return store_txn_error(txn);
+}
+
+/* Run one validation; the outcome goes to the store. */
+static void
+job_run(struct acme *a, const struct acme_job *j)
+{
+	struct store_acme_authz *z = NULL;
+	struct store_acme_account *acct = NULL;
+	struct hsmca_err err = { 0 }, werr = { 0 };
+	struct validate_ident ident;
+	struct result_write w;
+	char thumb_authz[STORE_ACME_TOKEN_MAX + STORE_ACME_THUMB_LEN + 2];
+	char acct_url[ACME_URL_MAX], *problem = NULL;
+	const struct store_acme_chall *c;
+	int rc;
+
+	if (store_acme_authz_get(a->st, j->authz_id, &z, &err) != 0 ||
+	    j->idx >= z->nchall ||
+	    z->chall[j->idx].status != ACME_ST_PROCESSING)
+		goto done;
+	c = &z->chall[j->idx];
+	if ((rc = store_acme_account_get(a->st, z->account_id, &acct,
+	    &err)) != 0) {
+		hsmca_err_clear(&err);
+		hsmca_err_set(&err, HSMCA_EPOLICY, "unauthorized",
+		    "the account of this authorization is gone");
+		goto failed;
+	}
+	snprintf(thumb_authz, sizeof(thumb_authz), "%s.%s", c->token,
+	    acct->thumb);
+	acme_url(a, acct_url, sizeof(acct_url), "/acme/acct/%llu",
+	    (unsigned long long)acct->id);
+	ident.ip = z->ip;
+	ident.value = z->value;
+	ident.wildcard = z->wildcard;
+	/* RFC 8555 10.5 / CA/B BR 3.2.2.8: CAA first, then the proof. */
+	if (validate_caa(a->validator, &ident, acct_url,
+	    acme_chall_name(c->type), &err) == 0 &&
+	    validate_challenge(a->validator, (enum validate_type)c->type,
+	    &ident, c->token, thumb_authz, &err) == 0)
+		goto record;
+failed:
+	if (err.type == NULL)
+		hsmca_err_set(&err, HSMCA_EINVAL, "incorrectResponse",
+		    "validation failed");
+	if ((problem = acme_problem_text(&err)) == NULL)
+		goto done;	/* still marked: requeued at next start */
+record:
+	w.id = j->authz_id;
+	w.idx = j->idx;
+	w.now = ca_now(a->ca);
+	w.reuse = a->authz_reuse;
+	w.error = problem;
+	if (store_write(a->st, result_write, &w, &werr) != 0)
+		log_error("acme: storing a validation result: %s",
+		    werr.detail);
+done:
+	free(problem);
+	store_acme_account_free(acct);
+	store_acme_authz_free(z);
+}
+
+static void *
+worker(void *arg)
+{
+	struct acme *a = arg;
+	struct acme_job *j;
+
+	for (;;) {
+		pthread_mutex_lock(&a->mu);
+		while (a->head == NULL && !a->stopping)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (a->stopping) {
+			pthread_mutex_unlock(&a->mu);
+			return NULL;
+		}
+		j = a->head;
+		a->head = j->next;
+		if (a->head == NULL)
+			a->tail = NULL;
+		pthread_mutex_unlock(&a->mu);
+		job_run(a, j);
+		free(j);
+	}
+}
+
+int
+acme_workers_start(struct acme *a, struct hsmca_err *err)
+{
+	size_t i;
+
+	if (a->threads != NULL)
+		return 0;
+	if ((a->threads = calloc(a->nworkers, sizeof(*a->threads))) == NULL)
+		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
+		    "out of memory");
+	for (i = 0; i < a->nworkers; i++) {
+		if (pthread_create(&a->threads[i], NULL, worker, a) != 0) {
+			acme_workers_stop(a);
+			return hsmca_err_set(err, HSMCA_EINTERNAL,
+			    "serverInternal", "acme: cannot start validation "
+			    "worker %zu", i);
+		}
+		a->nthreads++;
+	}
+	return 0;
+}
+
+/*
+ * Stop the workers.  Jobs still queued are dropped from memory; their
+ * challenges stay marked in the store and the next acme_start()
+ * requeues them.
+ */
+void
+acme_workers_stop(struct acme *a)
+{
+	struct acme_job *j;
+	size_t i;
+
+	pthread_mutex_lock(&a->mu);
+	a->stopping = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	for (i = 0; i < a->nthreads; i++)
+		pthread_join(a->threads[i], NULL);
+	free(a->threads);
+	a->threads = NULL;
+	a->nthreads = 0;
+	while ((j = a->head) != NULL) {
+		a->head = j->next;
+		free(j);
+	}
+	a->tail = NULL;
+}
