@@ -181,6 +181,13 @@ setup_unbound(struct validator *v, const struct hsmca_config *cfg,
 	    "0")) != 0)
 		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
 		    "libunbound setup: %s", ub_strerror(urc));
+	/* libunbound answers RFC 6761 names itself (NXDOMAIN); "test."
+	 * is meant for test setups (RFC 6761 6.2), whose resolver then
+	 * serves it.  The other special names stay answered locally. */
+	if ((urc = ub_ctx_set_option(v->ub, "local-zone:",
+	    "test. transparent")) != 0)
+		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
+		    "libunbound setup: %s", ub_strerror(urc));
 	(void)ub_ctx_debugout(v->ub, NULL);
 	if (fwd != NULL && fwd[0] != '\0') {
 		if ((rc = resolver_addr(fwd, addr, sizeof(addr), err)) != 0)
