@@ -1,0 +1,431 @@
+/*
+ * tests/protocol/test_acme_flow.c - the ACME server end to end over
+ * loopback: directory and nonces, an issuance for "localhost" and
+ * 127.0.0.1 validated with http-01 against an in-test responder, the
+ * certificate checked from the outside, revocation, account keys of
+ * every accepted algorithm, and restarts mid-order (the order continues;
+ * a challenge left processing is requeued by acme_start()).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ca/ca.h"
+#include "protocol/jws.h"
+#include "tests/ca/tutil.h"
+#include "tests/protocol/acmefix.h"
+
+static struct afx F;
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return afx_setup(&F, NULL);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	afx_teardown(&F);
+	return 0;
+}
+
+static bool
+has_header(const struct ac_resp *r, const char *name, const char *part)
+{
+	char *v = ac_header(r, name);
+	bool ok = v != NULL && (part == NULL || strstr(v, part) != NULL);
+
+	free(v);
+	return ok;
+}
+
+static void
+test_directory_and_nonce(void **state)
+{
+	struct ac_resp r;
+	char url[256], *n1, *n2;
+	json_t *meta;
+
+	(void)state;
+	afx_url(&F, url, sizeof(url), "/directory");
+	assert_int_equal(ac_get(&F.c, url, false, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.json);
+	afx_url(&F, url, sizeof(url), "/acme/new-order");
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	    "newOrder")), url);
+	meta = json_object_get(r.json, "meta");
+	assert_non_null(json_object_get(json_object_get(meta, "profiles"),
+	    "dv"));
+	assert_non_null(json_object_get(json_object_get(meta, "profiles"),
+	    "shortlived"));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+	    meta, "caaIdentities"), 0)), "hsmca.test");
+	assert_true(json_is_false(json_object_get(meta,
+	    "externalAccountRequired")));
+	assert_true(has_header(&r, "Replay-Nonce", NULL));
+	assert_true(has_header(&r, "Link", "rel=\"index\""));
+	ac_resp_free(&r);
+
+	/* newNonce: HEAD 200, GET 204, no-store, a fresh nonce each. */
+	afx_url(&F, url, sizeof(url), "/acme/new-nonce");
+	assert_int_equal(ac_get(&F.c, url, true, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_true(has_header(&r, "Cache-Control", "no-store"));
+	n1 = ac_header(&r, "Replay-Nonce");
+	ac_resp_free(&r);
+	assert_int_equal(ac_get(&F.c, url, false, &r), 0);
+	assert_int_equal(r.status, 204);
+	assert_true(has_header(&r, "Cache-Control", "no-store"));
+	n2 = ac_header(&r, "Replay-Nonce");
+	ac_resp_free(&r);
+	assert_non_null(n1);
+	assert_non_null(n2);
+	assert_string_not_equal(n1, n2);
+	free(n1);
+	free(n2);
+}
+
+/* The leaf chains to the root and names exactly `names`. */
+static void
+check_chain(const char *pem, const char *const *names, size_t n)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	X509 *inter = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	GENERAL_NAMES *gens;
+	size_t i;
+
+	assert_non_null(leaf);
+	assert_non_null(inter);
+	assert_int_equal(X509_cmp(inter, ca_issuing_cert(F.ca)), 0);
+	X509_STORE_add_cert(st, ca_root_cert(F.ca));
+	sk_X509_push(chain, inter);
+	assert_int_equal(X509_STORE_CTX_init(ctx, st, leaf, chain), 1);
+	assert_int_equal(X509_verify_cert(ctx), 1);
+	gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	assert_non_null(gens);
+	assert_int_equal(sk_GENERAL_NAME_num(gens), (int)n);
+	for (int k = 0; k < sk_GENERAL_NAME_num(gens); k++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, k);
+		char text[64] = "";
+		bool found = false;
+
+		if (g->type == GEN_DNS)
+			snprintf(text, sizeof(text), "%.*s",
+			    ASN1_STRING_length(g->d.dNSName),
+			    (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+		else if (g->type == GEN_IPADD && g->d.iPAddress->length == 4)
+			inet_ntop(AF_INET, g->d.iPAddress->data, text,
+			    sizeof(text));
+		for (i = 0; i < n; i++)
+			found = found || strcmp(text, names[i]) == 0;
+		print_message("  SAN %s\n", text);
+		assert_true(found);
+	}
+	GENERAL_NAMES_free(gens);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	sk_X509_free(chain);
+	X509_free(leaf);
+	X509_free(inter);
+	BIO_free(b);
+}
+
+/* Account, order, http-01, finalize, download; returns the cert DER. */
+static unsigned char *
+issue(EVP_PKEY *acct, const char *cert_key, char **kid_out, size_t *der_len)
+{
+	static const char *const sans[] = { "DNS:localhost", "IP:127.0.0.1",
+	    NULL };
+	static const char *const names[] = { "localhost", "127.0.0.1" };
+	EVP_PKEY *ck = t_key(cert_key);
+	char *kid, *ourl;
+	json_t *order, *o2;
+	struct ac_resp r;
+	const char *certurl;
+	unsigned char *der = NULL;
+	BIO *b;
+	X509 *x;
+
+	assert_non_null(ck);
+	assert_int_equal(afx_account(&F, acct, &kid), 0);
+	assert_int_equal(afx_order(&F, acct, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"},{\"type\":\"ip\",\"value\":"
+	    "\"127.0.0.1\"}]", &ourl, &order), 201);
+	assert_non_null(ourl);
+	assert_string_equal(json_string_value(json_object_get(order,
+	    "status")), "pending");
+	assert_int_equal(json_array_size(json_object_get(order,
+	    "authorizations")), 2);
+	assert_int_equal(afx_authorize(&F, acct, kid, order, false), 0);
+	o2 = afx_poll(&F, acct, kid, ourl);
+	assert_non_null(o2);
+	assert_string_equal(json_string_value(json_object_get(o2, "status")),
+	    "ready");
+	json_decref(o2);
+	assert_int_equal(afx_finalize(&F, acct, kid, order, ck, sans, &r),
+	    200);
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	    "status")), "valid");
+	certurl = json_string_value(json_object_get(r.json, "certificate"));
+	assert_non_null(certurl);
+	{
+		char *cu = strdup(certurl);
+
+		ac_resp_free(&r);
+		assert_int_equal(ac_post(&F.c, acct, kid, cu, NULL, &r), 0);
+		free(cu);
+	}
+	assert_int_equal(r.status, 200);
+	assert_true(has_header(&r, "Content-Type",
+	    "application/pem-certificate-chain"));
+	check_chain(r.body, names, 2);
+	b = BIO_new_mem_buf(r.body, -1);
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	assert_non_null(x);
+	{
+		int n = i2d_X509(x, &der);
+		assert_true(n > 0);
+		*der_len = (size_t)n;
+	}
+	X509_free(x);
+	BIO_free(b);
+	ac_resp_free(&r);
+	free(ourl);
+	json_decref(order);
+	EVP_PKEY_free(ck);
+	*kid_out = kid;
+	return der;
+}
+
+static void
+revoke(EVP_PKEY *key, const char *kid, const unsigned char *der, size_t len,
+    struct ac_resp *r)
+{
+	char url[256], *b64 = ac_b64(der, len), *payload;
+
+	assert_non_null(b64);
+	payload = malloc(strlen(b64) + 64);
+	sprintf(payload, "{\"certificate\":\"%s\",\"reason\":4}", b64);
+	afx_url(&F, url, sizeof(url), "/acme/revoke-cert");
+	assert_int_equal(ac_post(&F.c, key, kid, url, payload, r), 0);
+	free(payload);
+	free(b64);
+}
+
+static void
+test_issue_and_revoke(void **state)
+{
+	EVP_PKEY *acct = t_key("ec:P-256");
+	struct ac_resp r;
+	unsigned char *der;
+	size_t len;
+	char *kid;
+	struct store_cert *rec = NULL;
+	const unsigned char *p;
+	X509 *x;
+
+	(void)state;
+	der = issue(acct, "ec:P-256", &kid, &len);
+	/* The store holds it under this account. */
+	p = der;
+	x = d2i_X509(NULL, &p, (long)len);
+	assert_non_null(x);
+	assert_int_equal(store_cert_get(ca_store(F.ca),
+	    X509_get0_serialNumber(x)->data,
+	    (size_t)X509_get0_serialNumber(x)->length, &rec, NULL), 0);
+	assert_true(rec->account_id != 0);
+	assert_int_equal(rec->status, STORE_CERT_ISSUED);
+	store_cert_free(rec);
+	revoke(acct, kid, der, len, &r);
+	assert_int_equal(r.status, 200);
+	ac_resp_free(&r);
+	assert_int_equal(store_cert_get(ca_store(F.ca),
+	    X509_get0_serialNumber(x)->data,
+	    (size_t)X509_get0_serialNumber(x)->length, &rec, NULL), 0);
+	assert_int_equal(rec->status, STORE_CERT_REVOKED);
+	assert_int_equal(rec->revoke_reason, 4);
+	store_cert_free(rec);
+	/* Twice: alreadyRevoked. */
+	revoke(acct, kid, der, len, &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(ac_problem(&r), "alreadyRevoked");
+	ac_resp_free(&r);
+	X509_free(x);
+	free(der);
+	free(kid);
+	EVP_PKEY_free(acct);
+}
+
+/* Every accepted account key algorithm: RS256, ES256, ES384, EdDSA. */
+static void
+test_account_algorithms(void **state)
+{
+	static const char *const specs[] = { "rsa:2048", "ec:P-256",
+	    "ec:P-384", "ed25519" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		EVP_PKEY *k = t_key(specs[i]);
+		char *kid, *kid2, *ourl;
+		json_t *order;
+
+		print_message("  account key %s\n", specs[i]);
+		assert_non_null(k);
+		assert_int_equal(afx_account(&F, k, &kid), 0);
+		/* The same key again: the same account. */
+		assert_int_equal(afx_account(&F, k, &kid2), 0);
+		assert_string_equal(kid, kid2);
+		assert_int_equal(afx_order(&F, k, kid, "[{\"type\":\"dns\","
+		    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+		assert_int_equal(afx_authorize(&F, k, kid, order, false), 0);
+		free(ourl);
+		json_decref(order);
+		free(kid);
+		free(kid2);
+		EVP_PKEY_free(k);
+	}
+}
+
+/* An RSA account key and an RSA certificate key, the uacme way. */
+static void
+test_issue_rsa(void **state)
+{
+	EVP_PKEY *acct = t_key("rsa:2048");
+	unsigned char *der;
+	size_t len;
+	char *kid;
+
+	(void)state;
+	der = issue(acct, "rsa:2048", &kid, &len);
+	assert_non_null(der);
+	free(der);
+	free(kid);
+	EVP_PKEY_free(acct);
+}
+
+/* Stop everything once the order is ready, start again, finalize. */
+static void
+test_restart_mid_order(void **state)
+{
+	static const char *const sans[] = { "DNS:localhost", NULL };
+	EVP_PKEY *acct = t_key("ec:P-256"), *ck = t_key("ec:P-256");
+	char *kid, *ourl;
+	json_t *order, *o2;
+	struct ac_resp r;
+
+	(void)state;
+	assert_int_equal(afx_account(&F, acct, &kid), 0);
+	assert_int_equal(afx_order(&F, acct, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+	assert_int_equal(afx_authorize(&F, acct, kid, order, false), 0);
+	afx_stop(&F);
+	assert_int_equal(afx_start(&F), 0);
+	o2 = afx_poll(&F, acct, kid, ourl);
+	assert_non_null(o2);
+	assert_string_equal(json_string_value(json_object_get(o2, "status")),
+	    "ready");
+	json_decref(o2);
+	assert_int_equal(afx_finalize(&F, acct, kid, order, ck, sans, &r),
+	    200);
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	    "status")), "valid");
+	ac_resp_free(&r);
+	free(ourl);
+	free(kid);
+	json_decref(order);
+	EVP_PKEY_free(acct);
+	EVP_PKEY_free(ck);
+}
+
+/*
+ * A challenge accepted while no worker runs is processing and marked in
+ * the store; a restart requeues it and it completes.
+ */
+static void
+test_restart_requeues(void **state)
+{
+	EVP_PKEY *acct = t_key("ec:P-256");
+	char *kid, *ourl, thumb[JWK_THUMBPRINT_LEN + 1], ka[160];
+	const char *aurl, *curl = NULL, *token = NULL;
+	json_t *order, *ch, *done;
+	struct ac_resp r, r2;
+	size_t k;
+
+	(void)state;
+	afx_stop(&F);
+	F.no_workers = true;
+	assert_int_equal(afx_start(&F), 0);
+	assert_int_equal(afx_account(&F, acct, &kid), 0);
+	assert_int_equal(afx_order(&F, acct, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+	aurl = json_string_value(json_array_get(json_object_get(order,
+	    "authorizations"), 0));
+	assert_int_equal(ac_post(&F.c, acct, kid, aurl, NULL, &r), 0);
+	json_array_foreach(json_object_get(r.json, "challenges"), k, ch) {
+		if (strcmp(json_string_value(json_object_get(ch, "type")),
+		    "http-01") == 0) {
+			token = json_string_value(json_object_get(ch, "token"));
+			curl = json_string_value(json_object_get(ch, "url"));
+		}
+	}
+	assert_non_null(token);
+	assert_int_equal(jwk_thumbprint(acct, thumb, NULL), 0);
+	snprintf(ka, sizeof(ka), "%s.%s", token, thumb);
+	afx_serve(&F, token, ka);
+	assert_int_equal(ac_post(&F.c, acct, kid, curl, "{}", &r2), 0);
+	assert_int_equal(r2.status, 200);
+	assert_string_equal(json_string_value(json_object_get(r2.json,
+	    "status")), "processing");
+	assert_true(has_header(&r2, "Link", "rel=\"up\""));
+	assert_string_equal(json_string_value(json_object_get(r2.json, "url")),
+	    curl);
+	ac_resp_free(&r2);
+	ac_resp_free(&r);
+	afx_stop(&F);
+	F.no_workers = false;
+	assert_int_equal(afx_start(&F), 0);
+	done = afx_poll(&F, acct, kid, aurl);
+	assert_non_null(done);
+	assert_string_equal(json_string_value(json_object_get(done,
+	    "status")), "valid");
+	json_decref(done);
+	json_decref(order);
+	free(ourl);
+	free(kid);
+	EVP_PKEY_free(acct);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_directory_and_nonce),
+		cmocka_unit_test(test_issue_and_revoke),
+		cmocka_unit_test(test_issue_rsa),
+		cmocka_unit_test(test_account_algorithms),
+		cmocka_unit_test(test_restart_mid_order),
+		cmocka_unit_test(test_restart_requeues),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
