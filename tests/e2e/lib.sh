@@ -223,6 +223,12 @@ cert_status() {
 	    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'
 }
 
+# cert_reason SERIAL_HEX: the CRLReason code of a revoked certificate.
+cert_reason() {
+	"$HSMCA" show "$1" --state "$CA_STATE" --json |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["revocation"]["reason"])'
+}
+
 # serial_of PEM: the serial in lower-case hex, as hsmca prints it.
 serial_of() {
 	openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' |
