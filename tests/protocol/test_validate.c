@@ -55,6 +55,7 @@ struct fx {
 	char dir[256];
 	pid_t knot_bash;	/* bash running knot.sh, parent of knotd */
 	int knot_pipe;		/* its stdin: closing it stops knotd */
+	FILE *knot_out;		/* its stdout */
 	unsigned knot_port;
 	struct http_server *http;
 	uint16_t http_port;
@@ -163,13 +164,17 @@ knot_up(void)
 	    "source \"$1\" || exit 1\n"
 	    "knot_start \"$2\" test. \"$3\" >&2 || exit 1\n"
 	    "echo \"$KNOT_PORT\"\n"
-	    "read -r _ || true\n"
+	    /* Each line: knsupdate lines joined by "|"; answer ok/fail. */
+	    "while IFS= read -r line; do\n"
+	    "  IFS='|' read -r -a cmds <<< \"$line\"\n"
+	    "  if knot_update \"${cmds[@]}\" >&2; then echo ok;\n"
+	    "  else echo fail; fi\n"
+	    "done\n"
 	    "knot_stop\n";
 	char sh[512], zone[300], line[32];
 	int in[2], out[2];
 	posix_spawn_file_actions_t fa;
 	char *argv[8];
-	ssize_t n;
 
 	knot_sh_path(sh, sizeof(sh));
 	snprintf(zone, sizeof(zone), "%s/test.zone.src", F.dir);
@@ -195,10 +200,8 @@ knot_up(void)
 	close(in[0]);
 	close(out[1]);
 	F.knot_pipe = in[1];
-	n = read(out[0], line, sizeof(line) - 1);
-	close(out[0]);
-	assert_true(n > 0);
-	line[n] = '\0';
+	assert_non_null(F.knot_out = fdopen(out[0], "r"));
+	assert_non_null(fgets(line, sizeof(line), F.knot_out));
 	F.knot_port = (unsigned)strtoul(line, NULL, 10);
 	assert_true(F.knot_port > 0);
 }
@@ -212,7 +215,21 @@ knot_down(void)
 		return;
 	close(F.knot_pipe);
 	waitpid(F.knot_bash, &st, 0);
+	fclose(F.knot_out);
 	F.knot_bash = 0;
+}
+
+/* One RFC 2136 update through knot.sh's knot_update: `cmds` holds
+ * knsupdate lines joined by "|".  True when knsupdate succeeded. */
+static bool
+knot_cmd(const char *cmds)
+{
+	char line[16];
+
+	if (dprintf(F.knot_pipe, "%s\n", cmds) < 0 ||
+	    fgets(line, sizeof(line), F.knot_out) == NULL)
+		return false;
+	return strcmp(line, "ok\n") == 0;
 }
 
 /* ---- http-01 responder ---------------------------------------------- */
@@ -713,6 +730,36 @@ test_dns01(void **state)
 	assert_string_equal(err.type, "rejectedIdentifier");
 }
 
+/* Records added and removed by RFC 2136 updates are seen at once: the
+ * validator does not cache. */
+static void
+test_dynamic_update(void **state)
+{
+	char d[64], cmd[256];
+
+	(void)state;
+	ka_digest(d);
+	expect(F.v, VALIDATE_DNS01, "dyn.test", false, "good", "dns",
+	    "NXDOMAIN");
+	snprintf(cmd, sizeof(cmd), "zone test.|add _acme-challenge.dyn.test. "
+	    "60 TXT \"%s\"", d);
+	assert_true(knot_cmd(cmd));
+	expect(F.v, VALIDATE_DNS01, "dyn.test", false, "good", NULL, NULL);
+	assert_true(knot_cmd("zone test.|del _acme-challenge.dyn.test. TXT"));
+	expect(F.v, VALIDATE_DNS01, "dyn.test", false, "good", "dns",
+	    "NXDOMAIN");
+	expect_caa("dyn.test", false, ACCT, "dns-01", NULL, NULL);
+	assert_true(knot_cmd("zone test.|add dyn.test. 60 CAA 0 issue "
+	    "\"ca.example\""));
+	expect_caa("dyn.test", false, ACCT, "dns-01", "caa", "dyn.test");
+	assert_true(knot_cmd("zone test.|del dyn.test. CAA"));
+	expect_caa("dyn.test", false, ACCT, "dns-01", NULL, NULL);
+	/* A wrong TSIG secret is refused by knotd (knot.sh's key works). */
+	assert_false(knot_cmd("zone test.|key hmac-sha256:hsmca-test-key. "
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=|"
+	    "add evil.test. 60 A 127.0.0.1"));
+}
+
 /* ---- tls-alpn-01 ---------------------------------------------------- */
 
 static void
@@ -1056,6 +1103,7 @@ main(void)
 		cmocka_unit_test(test_dns01),
 		cmocka_unit_test(test_tlsalpn01),
 		cmocka_unit_test(test_caa_dns),
+		cmocka_unit_test(test_dynamic_update),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_threads),
