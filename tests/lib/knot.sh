@@ -20,6 +20,12 @@
 #                             RFC2136_TSIG_SECRET=$KNOT_TSIG_SECRET)
 #         KNOT_DIR          DIR
 #       KNOT_TSIG_ALG is "hmac-sha256"; KNOT_TSIG_SECRET is base64.
+#       With KNOT_DNSSEC=1 set before the call, knotd signs every zone
+#       (its default policy: ECDSA P-256, keys made on the spot) and
+#       knot_start also exports
+#         KNOT_TA_FILE      DIR/ta.keys: the key-signing DNSKEYs of the
+#                           zones, one per line in zone-file syntax - a
+#                           trust anchor file for unbound / libunbound.
 #       On failure it prints knotd's log to stderr and returns 1.
 #
 #   knot_stop
@@ -76,12 +82,34 @@ template:
     journal-content: changes
     semantic-checks: off
     acl: tsig_update
+    dnssec-signing: $([ "${KNOT_DNSSEC:-0}" = 1 ] && echo on || echo off)
 zone:
 CONF
 	for ((i = 0; i < ${#KNOT_ZONES_[@]}; i += 2)); do
 		printf '  - domain: %s\n    file: "%s"\n' \
 		    "${KNOT_ZONES_[i]}" "$dir/zones/${KNOT_ZONES_[i]%.}.zone" \
 		    >>"$dir/knot.conf"
+	done
+}
+
+# Write the zones' KSKs (DNSKEY flags 257) served on port $1 to
+# $KNOT_DIR/ta.keys; wait up to 5 s for each zone to be signed.
+_knot_ta() {
+	local port="$1" i zone keys tries
+	KNOT_TA_FILE="$KNOT_DIR/ta.keys"
+	: >"$KNOT_TA_FILE"
+	for ((i = 0; i < ${#KNOT_ZONES_[@]}; i += 2)); do
+		zone="${KNOT_ZONES_[i]%.}."
+		for ((tries = 0; tries < 50; tries++)); do
+			keys="$(kdig +short +time=1 +retry=0 @127.0.0.1 \
+			    -p "$port" DNSKEY "$zone" 2>/dev/null | grep '^257 ')"
+			[ -n "$keys" ] && break
+			sleep 0.1
+		done
+		[ -n "$keys" ] || return 1
+		while read -r line; do
+			echo "$zone 3600 IN DNSKEY $line" >>"$KNOT_TA_FILE"
+		done <<<"$keys"
 	done
 }
 
@@ -126,10 +154,14 @@ knot_start() {
 			fi
 			sleep 0.1
 		done
+		if [ "$ready" = 1 ] && [ "${KNOT_DNSSEC:-0}" = 1 ]; then
+			_knot_ta "$port" || ready=0
+		fi
 		if [ "$ready" = 1 ]; then
 			KNOT_PORT="$port"
 			export KNOT_PORT KNOT_PID KNOT_TSIG_NAME KNOT_TSIG_ALG \
 			    KNOT_TSIG_SECRET KNOT_DIR
+			[ "${KNOT_DNSSEC:-0}" = 1 ] && export KNOT_TA_FILE
 			return 0
 		fi
 		knot_stop

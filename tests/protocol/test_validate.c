@@ -194,6 +194,8 @@ knot_up(void)
 	argv[5] = F.dir;	/* $2 */
 	argv[6] = zone;		/* $3 */
 	argv[7] = NULL;
+	/* Signed zone: the DNSSEC test gets its trust anchor file. */
+	setenv("KNOT_DNSSEC", "1", 1);
 	assert_int_equal(posix_spawnp(&F.knot_bash, "bash", &fa, NULL, argv,
 	    environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
@@ -760,6 +762,65 @@ test_dynamic_update(void **state)
 	    "add evil.test. 60 A 127.0.0.1"));
 }
 
+/* With validation.trust_anchor: the signed zone validates; a wrong
+ * anchor makes every answer bogus, a "dns" error. */
+static void
+test_dnssec(void **state)
+{
+	struct hsmca_config *cfg;
+	struct validator *v = NULL;
+	struct validate_ident id = { false, "caa-deny.test", false };
+	struct hsmca_err err = { 0 };
+	unsigned char junk[64];
+	char b64[100], path[300];
+	FILE *fp;
+	size_t i;
+
+	(void)state;
+	cfg = make_cfg(F.knot_port, F.http_port, F.tls_port, "5");
+	/* Relative to the state directory; knot.sh wrote it there. */
+	assert_int_equal(config_set(cfg, "validation.trust_anchor",
+	    "ta.keys", &err), 0);
+	if (validator_new(cfg, F.dir, &v, &err) != 0)
+		fail_msg("validator_new: %s", err.detail);
+	expect(v, VALIDATE_DNS01, "dns-good.test", false, "good", NULL, NULL);
+	expect(v, VALIDATE_DNS01, "dns-wrong.test", false, "good",
+	    "incorrectResponse", NULL);
+	expect(v, VALIDATE_DNS01, "nonexistent.test", false, "good", "dns",
+	    "NXDOMAIN");
+	expect(v, VALIDATE_HTTP01, "a.test", false, "good", NULL, NULL);
+	assert_int_equal(validate_caa(v, &id, ACCT, "dns-01", &err),
+	    HSMCA_EPOLICY);
+	assert_string_equal(err.type, "caa");
+	validator_free(v);
+	v = NULL;
+
+	/* A P-256 key that did not sign the zone. */
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 7 + 1);
+	EVP_EncodeBlock((unsigned char *)b64, junk, sizeof(junk));
+	snprintf(path, sizeof(path), "%s/wrong.keys", F.dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "test. 3600 IN DNSKEY 257 3 13 %s\n", b64);
+	assert_int_equal(fclose(fp), 0);
+	hsmca_err_clear(&err);
+	assert_int_equal(config_set(cfg, "validation.trust_anchor", path,
+	    &err), 0);
+	if (validator_new(cfg, F.dir, &v, &err) != 0)
+		fail_msg("validator_new: %s", err.detail);
+	expect(v, VALIDATE_DNS01, "dns-good.test", false, "good", "dns",
+	    "DNSSEC validation failed");
+	expect(v, VALIDATE_HTTP01, "a.test", false, "good", "dns",
+	    "DNSSEC validation failed");
+	hsmca_err_clear(&err);
+	id.value = "caa-allow.test";
+	assert_int_equal(validate_caa(v, &id, ACCT, "dns-01", &err),
+	    HSMCA_EIO);
+	assert_string_equal(err.type, "dns");
+	validator_free(v);
+	config_free(cfg);
+}
+
 /* ---- tls-alpn-01 ---------------------------------------------------- */
 
 static void
@@ -1104,6 +1165,7 @@ main(void)
 		cmocka_unit_test(test_tlsalpn01),
 		cmocka_unit_test(test_caa_dns),
 		cmocka_unit_test(test_dynamic_update),
+		cmocka_unit_test(test_dnssec),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_threads),
