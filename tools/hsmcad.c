@@ -18,11 +18,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ca/ca_ocsp.h"
+#include "ca/ca_revoke.h"
 #include "common/log.h"
+#include "protocol/acme.h"
 #include "tools/hsmcad.h"
 
-/* How often the scheduler looks for due CRLs and OCSP responses. */
+/* How often, at most, the scheduler looks for due CRLs and OCSP
+ * responses (ca_crl_tick wants at least every crl.revoke_delay_s / 2). */
 #define SCHED_INTERVAL_S 5
+/* OCSP signatures per round: new issuances get theirs within seconds,
+ * and a large backlog does not hold the token for long. */
+#define OCSP_BUDGET 256
 
 static const char usage_line[] =
     "hsmcad --state DIR [--set KEY=VALUE]... | hsmcad --ephemeral "
@@ -38,6 +45,7 @@ struct daemon {
 	struct ca *ca;
 	struct hsmcad_certs certs;
 	struct hsmcad_tls tls;
+	struct acme *acme;
 	struct http_route *routes;	/* the HTTPS server's table */
 	size_t nroutes;
 	struct http_server *https;
@@ -46,6 +54,27 @@ struct daemon {
 	char base_url[512];
 	char bundle[PATH_MAX];		/* absolute path of the root PEM */
 	char publish_dir[PATH_MAX];
+};
+
+/* ca_ocsp_tick as a scheduler job; nothing to do while OCSP is off. */
+static int
+ocsp_job(struct ca *ca, int64_t now, const char *publish_dir,
+    struct hsmca_err *err)
+{
+	size_t n = 0;
+	int rc;
+
+	(void)publish_dir;
+	if (!ca_ocsp_enabled(ca))
+		return 0;
+	if ((rc = ca_ocsp_tick(ca, now, OCSP_BUDGET, &n, err)) == 0 && n > 0)
+		log_debug("scheduler: signed %zu OCSP responses", n);
+	return rc;
+}
+
+static const struct hsmcad_job jobs[] = {
+	{ "CRL", ca_crl_tick },
+	{ "OCSP", ocsp_job },
 };
 
 static void
@@ -205,6 +234,10 @@ static int
 start(struct daemon *d, struct hsmca_err *err)
 {
 	struct http_server_params hp = { 0 };
+	const struct http_route *acme_table;
+	size_t nacme;
+	int64_t delay;
+	unsigned interval;
 	ca_clock_fn clock;
 	void *clock_arg;
 	int rc;
@@ -224,7 +257,13 @@ start(struct daemon *d, struct hsmca_err *err)
 	if ((rc = hsmcad_base_url(d->cfg, acme_port(d), d->base_url,
 	    sizeof(d->base_url), err)) != 0)
 		return rc;
-	if ((rc = build_routes(d, NULL, 0, err)) != 0)
+	if ((rc = acme_new(d->ca, d->cfg, d->state, d->base_url, &d->acme,
+	    err)) != 0)
+		return rc;
+	acme_table = acme_routes(d->acme, &nacme);
+	if ((rc = build_routes(d, acme_table, nacme, err)) != 0)
+		return rc;
+	if ((rc = acme_start(d->acme, err)) != 0)
 		return rc;
 
 	hp.listen = config_get(d->cfg, "acme.listen");
@@ -233,16 +272,21 @@ start(struct daemon *d, struct hsmca_err *err)
 	hp.threads = (unsigned)config_get_int(d->cfg, "acme.threads");
 	hp.routes = d->routes;
 	hp.nroutes = d->nroutes;
+	hp.on_reply = acme_on_reply;
+	hp.on_reply_arg = d->acme;
 	rc = http_server_start(&hp, &d->https, err);
 	/* The server holds its own copy; ours goes now. */
 	hsmcad_tls_clear(&d->tls);
 	if (rc != 0)
 		return rc;
-	if ((rc = hsmcad_publish_start(d->ca, d->cfg, d->state, &d->certs,
+	if ((rc = hsmcad_publish_start(d->ca, d->cfg, &d->certs,
 	    &d->publish, err)) != 0)
 		return rc;
-	if ((rc = hsmcad_sched_start(d->ca, d->publish_dir, NULL, 0,
-	    SCHED_INTERVAL_S, &d->sched, err)) != 0)
+	delay = config_get_int(d->cfg, "crl.revoke_delay_s") / 2;
+	interval = delay < 1 ? 1 : delay > SCHED_INTERVAL_S ?
+	    SCHED_INTERVAL_S : (unsigned)delay;
+	if ((rc = hsmcad_sched_start(d->ca, d->publish_dir, jobs,
+	    sizeof(jobs) / sizeof(jobs[0]), interval, &d->sched, err)) != 0)
 		return rc;
 	log_info("serving ACME on %s", d->base_url);
 	/* The stable interface of scripts and tests: two lines, flushed. */
@@ -263,6 +307,9 @@ stop(struct daemon *d)
 	d->https = NULL;
 	hsmcad_publish_stop(d->publish);
 	d->publish = NULL;
+	/* After the server: its handlers use the acme until then. */
+	acme_free(d->acme);
+	d->acme = NULL;
 	free(d->routes);
 	d->routes = NULL;
 	hsmcad_tls_clear(&d->tls);

@@ -98,7 +98,7 @@ struct hsmcad_publish;
  * success *out belongs to the caller (hsmcad_publish_stop()).
  */
 int hsmcad_publish_start(struct ca *ca, const struct hsmca_config *cfg,
-    const char *state, const struct hsmcad_certs *certs,
+    const struct hsmcad_certs *certs,
     struct hsmcad_publish **out, struct hsmca_err *err);
 
 /* Drain and stop the server, free everything.  NULL is fine. */

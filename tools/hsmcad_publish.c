@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/ca_ocsp.h"
 #include "common/log.h"
+#include "protocol/crl_http.h"
+#include "protocol/ocsp_http.h"
 
 #define PUB_ROUTES_MAX 16
 
@@ -35,16 +38,15 @@ add_route(struct hsmcad_publish *p, unsigned methods, const char *path,
 /* Start the publishing server; see hsmcad.h. */
 int
 hsmcad_publish_start(struct ca *ca, const struct hsmca_config *cfg,
-    const char *state, const struct hsmcad_certs *certs,
+    const struct hsmcad_certs *certs,
     struct hsmcad_publish **out, struct hsmca_err *err)
 {
 	struct http_server_params hp = { 0 };
 	struct hsmcad_publish *p;
 	void *carg = (void *)certs;	/* handlers only read it */
+	size_t n;
 	int rc;
 
-	(void)ca;
-	(void)state;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
@@ -53,12 +55,24 @@ hsmcad_publish_start(struct ca *ca, const struct hsmca_config *cfg,
 	    (rc = add_route(p, HTTP_GET | HTTP_HEAD, "/ca/root.der",
 	    hsmcad_certs_root_der, carg, err)) != 0)
 		goto out;
+	if (crl_http_routes(ca, p->routes + p->nroutes,
+	    PUB_ROUTES_MAX - p->nroutes, &n) != 0) {
+		rc = hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
+		    "publishing server: no room for the CRL routes");
+		goto out;
+	}
+	p->nroutes += n;
+	if ((rc = ocsp_http_routes(ca, p->routes + p->nroutes,
+	    PUB_ROUTES_MAX - p->nroutes, &n, err)) != 0)
+		goto out;
+	p->nroutes += n;
 	hp.listen = config_get(cfg, "publish.listen");
 	hp.routes = p->routes;
 	hp.nroutes = p->nroutes;
 	if ((rc = http_server_start(&hp, &p->srv, err)) != 0)
 		goto out;
-	log_info("publishing on http://%s (CA certificates)", hp.listen);
+	log_info("publishing on http://%s: /ca/, /crl/%s", hp.listen,
+	    ca_ocsp_enabled(ca) ? ", /ocsp" : "");
 	*out = p;
 	p = NULL;
 	rc = 0;
