@@ -343,6 +343,33 @@ token_ok(const char *t)
 	return i > 0 && i <= 256;
 }
 
+/*
+ * Is `name` a host name we may put into a DNS query and a URL: labels of
+ * letters, digits and hyphens (and "_" inside, as some zones use), 1 to
+ * 63 octets, at most 253 in all, no final dot?  The ACME layer checks
+ * identifiers first; this keeps a bad one from reaching a URL here.
+ */
+bool
+val_name_ok(const char *name)
+{
+	size_t i, lab = 0;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (name[i] == '.') {
+			if (lab == 0)
+				return false;
+			lab = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' &&
+		    name[i] != '_')
+			return false;
+		if (++lab > 63)
+			return false;
+	}
+	return i > 0 && i <= 253 && lab > 0;
+}
+
 /* One attempt of the chosen challenge. */
 static int
 attempt(struct validator *v, enum validate_type type,
@@ -383,6 +410,9 @@ validate_challenge(struct validator *v, enum validate_type type,
 	if (ident->ip && val_ip_parse(ident->value, &a) != 0)
 		return hsmca_err_set(err, HSMCA_EINVAL, "rejectedIdentifier",
 		    "\"%s\" is not an IP address", ident->value);
+	if (!ident->ip && !val_name_ok(ident->value))
+		return hsmca_err_set(err, HSMCA_EINVAL, "rejectedIdentifier",
+		    "\"%.64s\" is not a valid DNS name", ident->value);
 	if (ident->wildcard && type != VALIDATE_DNS01)
 		return hsmca_err_set(err, HSMCA_EINVAL, "rejectedIdentifier",
 		    "RFC 8555 7.1.3: a wildcard identifier can only be "

@@ -35,10 +35,13 @@ validate_caa(struct validator *v, const struct validate_ident *ident,
 	if (len > 0 && ident->value[len - 1] == '.')
 		len--;
 	if (len == 0 || len >= sizeof(name))
-		return hsmca_err_set(err, HSMCA_EINVAL, "malformed",
-		    "validate_caa: bad name \"%s\"", ident->value);
+		return hsmca_err_set(err, HSMCA_EINVAL, "rejectedIdentifier",
+		    "\"%.64s\" is not a valid DNS name", ident->value);
 	memcpy(name, ident->value, len);
 	name[len] = '\0';
+	if (!val_name_ok(name))
+		return hsmca_err_set(err, HSMCA_EINVAL, "rejectedIdentifier",
+		    "\"%.64s\" is not a valid DNS name", ident->value);
 	want.ids = (const char *const *)v->caa_ids;
 	want.nids = v->ncaa_ids;
 	want.account_uri = account_uri;

@@ -75,6 +75,9 @@ struct val_addr {
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t val_now_ms(void);
 
+/* A DNS name fit for a query and a URL (see validate.c). */
+bool val_name_ok(const char *name);
+
 /* --- validate_dns.c ------------------------------------------------- */
 
 /*

@@ -237,6 +237,7 @@ knot_cmd(const char *cmds)
 /* ---- http-01 responder ---------------------------------------------- */
 
 static char big_body[100 * 1024];
+static atomic_int counted_hits;
 
 static int
 h_challenge(struct http_req *req, void *arg)
@@ -251,6 +252,10 @@ h_challenge(struct http_req *req, void *arg)
 	if (strcmp(t, "goodws") == 0)
 		return http_reply(req, 200, "text/plain", KA "\r\n \t\n",
 		    strlen(KA) + 5);
+	if (strcmp(t, "counted") == 0) {
+		atomic_fetch_add(&counted_hits, 1);
+		return http_reply(req, 200, "text/plain", "no", 2);
+	}
 	if (strcmp(t, "wrong") == 0)
 		return http_reply(req, 200, "text/plain", "nope\x01\"evil\"",
 		    11);
@@ -496,6 +501,16 @@ make_cfg(unsigned dns_port, uint16_t http_port, uint16_t tls_port,
 	return cfg;
 }
 
+static void
+cfg_port(struct hsmca_config *cfg, const char *key, unsigned port)
+{
+	struct hsmca_err err = { 0 };
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", port);
+	assert_int_equal(config_set(cfg, key, v, &err), 0);
+}
+
 static int
 setup(void **state)
 {
@@ -621,6 +636,15 @@ test_http01(void **state)
 	    "no A or AAAA");
 	expect(F.v, VALIDATE_HTTP01, "nonexistent.test", false, "good", "dns",
 	    "NXDOMAIN");
+	/* Names go into a URL and a query: only host names. */
+	expect(F.v, VALIDATE_HTTP01, "a.test/x?", false, "good",
+	    "rejectedIdentifier", "not a valid DNS name");
+	expect(F.v, VALIDATE_HTTP01, "a..test", false, "good",
+	    "rejectedIdentifier", NULL);
+	expect(F.v, VALIDATE_HTTP01, "", false, "good", "rejectedIdentifier",
+	    NULL);
+	expect(F.v, VALIDATE_HTTP01, "300.1.2.3", true, "good",
+	    "rejectedIdentifier", "not an IP address");
 	/* Tokens go into a URL: only base64url. */
 	expect(F.v, VALIDATE_HTTP01, "a.test", false, "../x", "malformed",
 	    "base64url");
@@ -664,6 +688,68 @@ test_connection_refused(void **state)
 	assert_true(val_now_ms() - t0 < 5000);
 	validator_free(v);
 	config_free(cfg);
+}
+
+/* A server that accepts and closes at once: "connection", tried
+ * 1 + validation.retries times. */
+struct closer {
+	int fd;
+	uint16_t port;
+	atomic_int accepted;
+	atomic_bool stop;
+};
+
+static void *
+closer_run(void *arg)
+{
+	struct closer *c = arg;
+	struct pollfd p = { c->fd, POLLIN, 0 };
+	int s;
+
+	while (!atomic_load(&c->stop)) {
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((s = accept(c->fd, NULL, NULL)) >= 0) {
+			atomic_fetch_add(&c->accepted, 1);
+			close(s);
+		}
+	}
+	return NULL;
+}
+
+static void
+test_retries(void **state)
+{
+	struct hsmca_config *cfg;
+	struct validator *v = NULL;
+	struct hsmca_err err = { 0 };
+	struct closer c;
+	pthread_t t;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.fd = loopback_socket(SOCK_STREAM, true, &c.port);
+	assert_int_equal(pthread_create(&t, NULL, closer_run, &c), 0);
+	cfg = make_cfg(F.knot_port, c.port, F.tls_port, "5");
+	assert_int_equal(config_set(cfg, "validation.retries", "2", &err), 0);
+	assert_int_equal(validator_new(cfg, F.dir, &v, &err), 0);
+	expect(v, VALIDATE_HTTP01, "a.test", false, "good", "connection",
+	    NULL);
+	assert_int_equal(atomic_load(&c.accepted), 3);
+	validator_free(v);
+	v = NULL;
+	/* A wrong answer is not retried: one request. */
+	cfg_port(cfg, "validation.http01_port", F.http_port);
+	assert_int_equal(validator_new(cfg, F.dir, &v, &err), 0);
+	atomic_store(&counted_hits, 0);
+	expect(v, VALIDATE_HTTP01, "a.test", false, "counted",
+	    "incorrectResponse", NULL);
+	assert_int_equal(atomic_load(&counted_hits), 1);
+	validator_free(v);
+	config_free(cfg);
+	atomic_store(&c.stop, true);
+	pthread_join(t, NULL);
+	close(c.fd);
 }
 
 /* A resolver that never answers: "dns" within validation.timeout_s. */
@@ -903,6 +989,8 @@ test_caa_dns(void **state)
 	expect_caa("ok.parent2.test", false, ACCT, "http-01", NULL, NULL);
 	/* SERVFAIL (the resolver's answer to Knot's REFUSED) is "dns". */
 	expect_caa("x.outside", false, ACCT, "http-01", "dns", NULL);
+	expect_caa("a test", false, ACCT, "http-01", "rejectedIdentifier",
+	    NULL);
 	/* RFC 8738: no CAA for IP identifiers. */
 	assert_int_equal(validate_caa(F.v, &ip, ACCT, "http-01", &err), 0);
 }
@@ -1167,6 +1255,7 @@ main(void)
 		cmocka_unit_test(test_dynamic_update),
 		cmocka_unit_test(test_dnssec),
 		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_threads),
 	};
