@@ -10,6 +10,7 @@
  * earlier records share one fsync.
  */
 #include "ca/ca_int.h"
+#include "ca/ca_revoke.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -328,8 +329,9 @@ job_fill(struct ca *ca, const struct ca_issue_req *req,
 }
 
 /*
- * Everything of an issuance up to its record: profile, CSR checks,
- * serial, TBS, lint, the token's signature.  Fills `job` (rec, is).
+ * Everything of an issuance up to its record: the issuing CA still
+ * active, profile, CSR checks, serial, TBS, lint, the token's
+ * signature.  Fills `job` (rec, is).
  */
 static int
 issue_prepare(struct ca *ca, const struct ca_issue_req *req,
@@ -344,6 +346,9 @@ issue_prepare(struct ca *ca, const struct ca_issue_req *req,
 	uint32_t shard;
 	int rc;
 
+	/* A revoked issuing CA signs nothing more (ca_revoke_issuing). */
+	if ((rc = ca_check_issuing_active(ca, err)) != 0)
+		goto out;
 	if ((rc = ca_profile_get(ca, req->profile, &prof, err)) != 0)
 		goto out;
 	now = ca_now(ca);

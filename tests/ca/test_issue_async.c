@@ -6,7 +6,8 @@
  * with N distinct serials whose records match the certificates; the
  * chain PEM is the leaf's DER in RFC 7468 armor followed by the issuing
  * CA; refusals come back from the call itself and store nothing;
- * ca_close() completes submissions still queued.  argv[1] picks the CA
+ * ca_close() completes submissions still queued; once the issuing CA is
+ * revoked neither ca_issue() nor ca_issue_submit() signs.  argv[1] picks the CA
  * key type (default ec-p256).
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <openssl/pem.h>
 
 #include "ca/ca.h"
+#include "ca/ca_revoke.h"
 #include "tests/ca/tutil.h"
 
 #define NTHREADS 2
@@ -371,6 +373,43 @@ test_close_completes(void **state)
 	}
 }
 
+/* Last: the revocation of the issuing CA cannot be undone. */
+static void
+test_revoked_issuing_refused(void **state)
+{
+	struct submitter s;
+	struct store_stats before, after;
+	struct ca_issue_req req = { 0 };
+	struct ca_issued *is = NULL;
+	struct hsmca_err err = { 0 };
+	struct cb_arg a;
+
+	(void)state;
+	submitter_init(&s);
+	a.s = &s;
+	a.r = &s.res[0];
+	req.csr_der = E.csr;
+	req.csr_len = E.csr_len;
+	/* Still active: one goes through. */
+	assert_int_equal(ca_issue(E.ca, &req, &is, &err), 0);
+	ca_issued_free(is);
+	is = NULL;
+	assert_int_equal(ca_revoke_issuing(E.ca, CA_REASON_KEY_COMPROMISE,
+	    "test", NULL, &err), 0);
+	assert_int_equal(store_stats(ca_store(E.ca), &before), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ca_issue_submit(E.ca, &req, done_cb, &a, &err),
+	    HSMCA_EPOLICY);
+	assert_non_null(strstr(err.detail, "revoked"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ca_issue(E.ca, &req, &is, &err), HSMCA_EPOLICY);
+	assert_null(is);
+	assert_non_null(strstr(err.detail, "revoked"));
+	assert_int_equal(store_stats(ca_store(E.ca), &after), 0);
+	assert_true(after.writes == before.writes);
+	assert_int_equal(s.res[0].calls, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -378,6 +417,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_submit_many),
 		cmocka_unit_test(test_submit_refused),
 		cmocka_unit_test(test_close_completes),
+		cmocka_unit_test(test_revoked_issuing_refused),
 	};
 
 	if (argc > 1)
