@@ -4,8 +4,11 @@
  *
  * A throwaway CA is built in a temporary directory, a pool of CSRs is
  * made before the clock starts, then N threads call ca_issue() for the
- * run's duration; then N threads sign a TBS-sized buffer with the same
- * issuing key for the same duration.  The ratio says how much of the
+ * run's duration, each keeping up to --window issuances in flight through
+ * ca_issue_submit() (0: one at a time through ca_issue()); then N threads
+ * sign a TBS-sized buffer with the same issuing key for the same
+ * duration.  An issuance counts when its callback reports the record
+ * durable; the issuing phase ends when the last one has.  The ratio says how much of the
  * token's signing speed issuance keeps (CSR checks, TBS building,
  * linting and the durable store write are the rest).
  */
@@ -30,11 +33,13 @@
 
 static const char usage_line[] =
     "hsmca bench issue [--threads N] [--key-type TYPE] "
-    "[--seconds S | --count N] [--dir PARENT]";
+    "[--window N] [--seconds S | --count N] [--dir PARENT]";
 
 #define POOL 64			/* CSRs reused round-robin */
 #define TBS_LEN 600		/* about a DV certificate's TBS */
 #define MAX_THREADS 256
+#define MAX_WINDOW 4096
+#define DEFAULT_WINDOW 32
 
 /* Set by SIGINT/SIGTERM so the workers stop and the temp dir goes. */
 static volatile sig_atomic_t stop_signal;
@@ -48,6 +53,8 @@ struct bench {
 	struct ca *ca;
 	EVP_PKEY *key;			/* issuing key, signs in the token */
 	struct csr_der pool[POOL];
+	int window;			/* issuances in flight per thread; 0:
+					   synchronous ca_issue() */
 	double seconds;			/* time bound of a phase, 0: count */
 	long long count;		/* operations bound, 0: time */
 	struct timespec start;
@@ -67,16 +74,22 @@ help(void)
 	    "pre-made CSRs (EC P-256, names bench-N.example.com), then N threads\n"
 	    "signing %d-byte buffers with the same issuing key in the token.\n"
 	    "Prints \"issue: X certs/s\", \"raw sign: Y signs/s\" and last\n"
-	    "\"ratio: Z%%\".  The directory is removed at exit.\n\n"
+	    "\"ratio: Z%%\"; each phase's process CPU time per operation\n"
+	    "and their ratio (\"cpu ratio\", what issuing keeps of the token's\n"
+	    "speed when both phases are CPU-bound) come before it.  The\n"
+	    "directory is removed at exit.\n\n"
 	    "  --threads N        worker threads (default 2)\n"
 	    "  --key-type TYPE    CA key type (default ec-p256)\n"
+	    "  --window N         issuances in flight per thread, each handed\n"
+	    "                     back once its record is durable (default %d);\n"
+	    "                     0: one at a time with ca_issue()\n"
 	    "  --seconds S        length of each phase (default 5)\n"
 	    "  --count N          issue N certificates instead; the signing\n"
 	    "                     phase then runs as long as issuing took\n"
 	    "  --dir PARENT       where the temporary CA goes (default $TMPDIR\n"
 	    "                     or /tmp); its file system's fsync is timed\n"
 	    "  --help             this text\n\n%s", usage_line, POOL, TBS_LEN,
-	    CLI_EXIT_HELP);
+	    DEFAULT_WINDOW, CLI_EXIT_HELP);
 }
 
 static void
@@ -117,12 +130,53 @@ worker_fail(struct bench *b, const struct hsmca_err *e)
 	atomic_store(&b->failed, 1);
 }
 
+/* One issuing thread's window of submissions in flight. */
+struct window {
+	struct bench *b;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inflight;
+};
+
+/* A submission's record is durable (or failed): free its slot. */
+static void
+issue_done(int rc, struct ca_issued *issued, const struct hsmca_err *e,
+    void *arg)
+{
+	struct window *w = arg;
+
+	if (rc == 0)
+		atomic_fetch_add(&w->b->done, 1);
+	else
+		worker_fail(w->b, e);
+	ca_issued_free(issued);
+	pthread_mutex_lock(&w->mu);
+	w->inflight--;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait until at most `max` submissions of `w` are in flight. */
+static void
+window_wait(struct window *w, int max)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->inflight > max)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void *
 issue_worker(void *arg)
 {
 	struct bench *b = arg;
+	struct window w;
 	long long i;
 
+	w.b = b;
+	w.inflight = 0;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
 	while (claim(b, &i)) {
 		struct hsmca_err e = { 0 };
 		struct ca_issue_req req = { 0 };
@@ -130,13 +184,31 @@ issue_worker(void *arg)
 
 		req.csr_der = b->pool[i % POOL].der;
 		req.csr_len = b->pool[i % POOL].len;
-		if (ca_issue(b->ca, &req, &out, &e) != 0) {
+		if (b->window == 0) {
+			if (ca_issue(b->ca, &req, &out, &e) != 0) {
+				worker_fail(b, &e);
+				break;
+			}
+			ca_issued_free(out);
+			atomic_fetch_add(&b->done, 1);
+			continue;
+		}
+		window_wait(&w, b->window - 1);
+		pthread_mutex_lock(&w.mu);
+		w.inflight++;
+		pthread_mutex_unlock(&w.mu);
+		if (ca_issue_submit(b->ca, &req, issue_done, &w, &e) != 0) {
+			pthread_mutex_lock(&w.mu);
+			w.inflight--;
+			pthread_mutex_unlock(&w.mu);
 			worker_fail(b, &e);
 			break;
 		}
-		ca_issued_free(out);
-		atomic_fetch_add(&b->done, 1);
 	}
+	/* The phase ends when every record is durable. */
+	window_wait(&w, 0);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
 	return NULL;
 }
 
@@ -177,13 +249,31 @@ sign_worker(void *arg)
 	return NULL;
 }
 
-/* Run one phase with `nthreads` workers; *rate is ops per second. */
+/* CPU seconds used by the whole process (every thread, user+system). */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Run one phase with `nthreads` workers; *rate is ops per second and
+ * *cpu_us the process's CPU time per op in microseconds.  The CPU
+ * figures do not depend on how much CPU other processes leave us, so
+ * their ratio is the issuance's share of the token's speed whenever
+ * both phases are CPU-bound.
+ */
 static int
 run_phase(struct bench *b, void *(*fn)(void *), int nthreads, double *rate,
-    double *secs)
+    double *secs, double *cpu_us)
 {
 	pthread_t tid[MAX_THREADS];
 	int started = 0;
+	double cpu0 = cpu_now();
+	long long n;
 
 	atomic_store(&b->next, 0);
 	atomic_store(&b->done, 0);
@@ -194,7 +284,9 @@ run_phase(struct bench *b, void *(*fn)(void *), int nthreads, double *rate,
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	*secs = elapsed(&b->start);
-	*rate = (double)atomic_load(&b->done) / (*secs > 0 ? *secs : 1);
+	n = atomic_load(&b->done);
+	*rate = (double)n / (*secs > 0 ? *secs : 1);
+	*cpu_us = n > 0 ? (cpu_now() - cpu0) * 1e6 / (double)n : 0;
 	if (started < nthreads)
 		return hsmca_err_set(&b->err, HSMCA_EINTERNAL,
 		    "serverInternal", "cannot start thread %d", started);
@@ -272,7 +364,9 @@ bench_run(const char *dir, enum hsm_key_type type, int nthreads,
 	struct ca_init_params p = { 0 };
 	struct hsmca_config *cfg = NULL, *ocfg = NULL;
 	char conf[PATH_MAX];
-	double issue_rate, sign_rate, issue_secs, sign_secs;
+	struct store_stats st0, st1;
+	double issue_rate, sign_rate, issue_secs, sign_secs, issue_cpu;
+	double sign_cpu;
 	int rc;
 
 	if ((cfg = config_new()) == NULL || (ocfg = config_new()) == NULL) {
@@ -297,23 +391,33 @@ bench_run(const char *dir, enum hsm_key_type type, int nthreads,
 		if ((rc = make_csr(i, &b->pool[i], err)) != 0)
 			goto out;
 
-	printf("key type: %s, threads: %d\n", hsm_key_type_name(type),
-	    nthreads);
+	printf("key type: %s, threads: %d, window: %d%s\n",
+	    hsm_key_type_name(type), nthreads, b->window,
+	    b->window == 0 ? " (synchronous ca_issue)" : "");
 	fflush(stdout);
+	store_stats(ca_store(b->ca), &st0);
 	if ((rc = run_phase(b, issue_worker, nthreads, &issue_rate,
-	    &issue_secs)) != 0)
+	    &issue_secs, &issue_cpu)) != 0)
 		goto fail;
-	printf("issue: %.1f certs/s (%lld in %.2f s)\n", issue_rate,
-	    (long long)atomic_load(&b->done), issue_secs);
+	store_stats(ca_store(b->ca), &st1);
+	printf("issue: %.1f certs/s (%lld in %.2f s; %llu commits, %.1f "
+	    "records each)\n", issue_rate, (long long)atomic_load(&b->done),
+	    issue_secs, (unsigned long long)(st1.commits - st0.commits),
+	    st1.commits > st0.commits ? (double)(st1.writes - st0.writes) /
+	    (double)(st1.commits - st0.commits) : 0.0);
+	printf("issue cpu: %.1f us/cert\n", issue_cpu);
 	fflush(stdout);
 	/* The signing phase runs as long as issuing did. */
 	b->count = 0;
 	b->seconds = issue_secs;
 	if ((rc = run_phase(b, sign_worker, nthreads, &sign_rate,
-	    &sign_secs)) != 0)
+	    &sign_secs, &sign_cpu)) != 0)
 		goto fail;
 	printf("raw sign: %.1f signs/s (%lld in %.2f s)\n", sign_rate,
 	    (long long)atomic_load(&b->done), sign_secs);
+	printf("raw sign cpu: %.1f us/sign\n", sign_cpu);
+	printf("cpu ratio: %.1f%%\n", issue_cpu > 0 ? 100.0 * sign_cpu /
+	    issue_cpu : 0.0);
 	printf("ratio: %.1f%%\n", sign_rate > 0 ? 100.0 * issue_rate /
 	    sign_rate : 0.0);
 	rc = 0;
@@ -336,6 +440,7 @@ bench_issue_main(int argc, char **argv)
 		{ "key-type", required_argument, NULL, 'k' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "window", required_argument, NULL, 'w' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -350,6 +455,7 @@ bench_issue_main(int argc, char **argv)
 	bool have_secs = false;
 
 	b.seconds = 5;
+	b.window = DEFAULT_WINDOW;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -359,15 +465,20 @@ bench_issue_main(int argc, char **argv)
 		case 't':
 		case 's':
 		case 'c':
+		case 'w':
 			errno = 0;
 			n = strtoll(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || n < 1 ||
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    n < (ch == 'w' ? 0 : 1) ||
+			    (ch == 'w' && n > MAX_WINDOW) ||
 			    (ch == 't' && n > MAX_THREADS) ||
 			    (ch == 's' && n > 3600))
 				return cli_usage_error(usage_line,
 				    "bad number \"%s\"", optarg);
 			if (ch == 't')
 				nthreads = (int)n;
+			else if (ch == 'w')
+				b.window = (int)n;
 			else if (ch == 's') {
 				b.seconds = (double)n;
 				have_secs = true;
