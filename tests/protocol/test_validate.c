@@ -29,11 +29,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -1197,15 +1199,109 @@ static void
 test_threads(void **state)
 {
 	pthread_t t[NTHREADS];
+	int64_t t0, dt;
 	int i;
 
 	(void)state;
 	atomic_store(&thread_failures, 0);
+	t0 = val_now_ms();
 	for (i = 0; i < NTHREADS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, worker, NULL), 0);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
+	dt = val_now_ms() - t0;
 	assert_int_equal(atomic_load(&thread_failures), 0);
+	printf("# %d threads: %d calls in %lld ms\n", NTHREADS,
+	    NTHREADS * PER_THREAD * 3, (long long)dt);
+}
+
+/* ---- figures -------------------------------------------------------- */
+
+#define NLAT	25
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p; (void)arg;
+	return size * n;
+}
+
+/*
+ * Median wall time, in microseconds, of one call of each kind against
+ * the loopback servers, beside a bare libcurl GET of the same http-01
+ * URL (no DNS, no checks) as the yardstick.  Printed, not asserted:
+ * only that every call succeeded.
+ */
+static void
+test_figures(void **state)
+{
+	struct validate_ident h = { false, "a.test", false };
+	struct validate_ident d = { false, "dns-good.test", false };
+	struct validate_ident t = { false, "tls-good.test", false };
+	struct validate_ident c = { false, "deep.child.parent2.test", false };
+	struct hsmca_err err;
+	int64_t us[5][NLAT];
+	struct timespec a, b;
+	char url[128];
+	CURL *cu;
+	int i, k, rc;
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/.well-known/"
+	    "acme-challenge/good", F.http_port);
+	for (i = 0; i < NLAT; i++) {
+		for (k = 0; k < 5; k++) {
+			hsmca_err_clear(&err);
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			switch (k) {
+			case 0:
+				rc = validate_challenge(F.v, VALIDATE_HTTP01,
+				    &h, "good", KA, &err);
+				break;
+			case 1:
+				rc = validate_challenge(F.v, VALIDATE_DNS01,
+				    &d, "good", KA, &err);
+				break;
+			case 2:
+				rc = validate_challenge(F.v,
+				    VALIDATE_TLSALPN01, &t, "t", KA, &err);
+				break;
+			case 3:
+				rc = validate_caa(F.v, &c, ACCT, "http-01",
+				    &err);
+				break;
+			default:
+				assert_non_null(cu = curl_easy_init());
+				curl_easy_setopt(cu, CURLOPT_URL, url);
+				curl_easy_setopt(cu, CURLOPT_PROXY, "");
+				curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION,
+				    discard);
+				rc = curl_easy_perform(cu) == CURLE_OK ? 0 : -1;
+				curl_easy_cleanup(cu);
+				break;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			if (rc != 0)
+				fail_msg("kind %d: %s", k, err.detail);
+			us[k][i] = (b.tv_sec - a.tv_sec) * 1000000 +
+			    (b.tv_nsec - a.tv_nsec) / 1000;
+		}
+	}
+	for (k = 0; k < 5; k++)
+		qsort(us[k], NLAT, sizeof(us[k][0]), cmp_i64);
+	printf("# median us over %d calls: http-01 %lld, dns-01 %lld, "
+	    "tls-alpn-01 %lld, caa (3 lookups) %lld; bare libcurl GET %lld\n",
+	    NLAT, (long long)us[0][NLAT / 2], (long long)us[1][NLAT / 2],
+	    (long long)us[2][NLAT / 2], (long long)us[3][NLAT / 2],
+	    (long long)us[4][NLAT / 2]);
 }
 
 /* ---- config --------------------------------------------------------- */
@@ -1258,6 +1354,7 @@ main(void)
 		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_figures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
