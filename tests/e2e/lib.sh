@@ -99,7 +99,10 @@ for s in socks:
 PY
 }
 
-# e2e_dns_start: knotd serving e2e.test. on 127.0.0.1:$KNOT_PORT.
+# e2e_dns_start: knotd serving e2e.test. on 127.0.0.1:$KNOT_PORT, and
+# test. above it: hsmcad asks this server as its resolver, and the CAA
+# walk (RFC 8659 3) climbs from a name up to its TLD, so every zone on
+# the way must answer (NODATA), not be refused.
 e2e_dns_start() {
 	mkdir -p "$WORK/knot"
 	cat >"$WORK/e2e.test.zone" <<ZONE
@@ -111,8 +114,14 @@ e2e_dns_start() {
 ns	A	127.0.0.1
 *	A	127.0.0.1
 ZONE
-	knot_start "$WORK/knot" "$ZONE." "$WORK/e2e.test.zone" ||
-	    fail "knotd did not start"
+	cat >"$WORK/test.zone" <<ZONE
+\$ORIGIN test.
+\$TTL 60
+@	SOA	ns.$ZONE. hostmaster.$ZONE. 1 3600 600 86400 60
+@	NS	ns.$ZONE.
+ZONE
+	knot_start "$WORK/knot" "$ZONE." "$WORK/e2e.test.zone" \
+	    test. "$WORK/test.zone" || fail "knotd did not start"
 }
 
 # e2e_hsmcad_start [ARGS...]: start hsmcad (default --ephemeral) on fresh
