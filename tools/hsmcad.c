@@ -46,6 +46,7 @@ struct daemon {
 	struct hsmcad_certs certs;
 	struct hsmcad_tls tls;
 	struct acme *acme;
+	int64_t tls_not_after;
 	struct http_route *routes;	/* the HTTPS server's table */
 	size_t nroutes;
 	struct http_server *https;
@@ -238,6 +239,7 @@ start(struct daemon *d, struct hsmca_err *err)
 	size_t nacme;
 	int64_t delay;
 	unsigned interval;
+	char when[32];
 	ca_clock_fn clock;
 	void *clock_arg;
 	int rc;
@@ -250,6 +252,9 @@ start(struct daemon *d, struct hsmca_err *err)
 		return rc;
 	if (clock != NULL)
 		ca_set_clock(d->ca, clock, clock_arg);
+	/* Before any other thread uses the CA (ca_revoke.h). */
+	if ((rc = ca_crl_configure(d->ca, d->cfg, err)) != 0)
+		return rc;
 	if ((rc = hsmcad_certs_load(d->ca, &d->certs, err)) != 0)
 		return rc;
 	if ((rc = hsmcad_tls_issue(d->ca, d->cfg, &d->tls, err)) != 0)
@@ -269,6 +274,7 @@ start(struct daemon *d, struct hsmca_err *err)
 	hp.listen = config_get(d->cfg, "acme.listen");
 	hp.tls_cert_pem = d->tls.cert_pem;
 	hp.tls_key_pem = d->tls.key_pem;
+	d->tls_not_after = d->tls.not_after;
 	hp.threads = (unsigned)config_get_int(d->cfg, "acme.threads");
 	hp.routes = d->routes;
 	hp.nroutes = d->nroutes;
@@ -288,7 +294,9 @@ start(struct daemon *d, struct hsmca_err *err)
 	if ((rc = hsmcad_sched_start(d->ca, d->publish_dir, jobs,
 	    sizeof(jobs) / sizeof(jobs[0]), interval, &d->sched, err)) != 0)
 		return rc;
-	log_info("serving ACME on %s", d->base_url);
+	cli_time_iso(d->tls_not_after, when, sizeof(when));
+	log_info("serving ACME on %s; its TLS certificate is valid until %s "
+	    "(restart before then)", d->base_url, when);
 	/* The stable interface of scripts and tests: two lines, flushed. */
 	printf("directory: %s/directory\n", d->base_url);
 	printf("ca-bundle: %s\n", d->bundle);

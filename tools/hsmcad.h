@@ -37,9 +37,8 @@ struct hsmcad_tls {
 
 /*
  * Issue the daemon's certificate from `ca` for the names in acme.names
- * (DNS names and IP addresses, comma-separated), with the profile
- * "shortlived" when ca.profiles lists it, else the default profile.  The
- * certificate is recorded in the store like any other.  On success `out`
+ * (DNS names and IP addresses, comma-separated), with the default
+ * profile.  The certificate is recorded in the store like any other.  On success `out`
  * holds memory the caller releases with hsmcad_tls_clear().
  */
 int hsmcad_tls_issue(struct ca *ca, const struct hsmca_config *cfg,

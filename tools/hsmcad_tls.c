@@ -265,8 +265,6 @@ hsmcad_tls_issue(struct ca *ca, const struct hsmca_config *cfg,
 	char names[NAMES_MAX][NAME_LEN];
 	struct ca_issue_req req = { 0 };
 	struct ca_issued *issued = NULL;
-	struct ca_profile prof;
-	struct hsmca_err perr = { 0 };
 	EVP_PKEY *key = NULL;
 	unsigned char *csr = NULL;
 	size_t n, csr_len = 0;
@@ -281,11 +279,14 @@ hsmcad_tls_issue(struct ca *ca, const struct hsmca_config *cfg,
 	}
 	if ((rc = make_csr(key, names, n, &csr, &csr_len, err)) != 0)
 		goto out;
-	/* Short-lived when the CA offers it: the key dies with the process. */
+	/*
+	 * The default profile, not "shortlived": the certificate cannot be
+	 * swapped while the server runs, so it must outlive a long run; the
+	 * key dies with the process whatever the certificate says.
+	 */
 	req.csr_der = csr;
 	req.csr_len = csr_len;
-	req.profile = ca_profile_get(ca, "shortlived", &prof, &perr) == 0 ?
-	    "shortlived" : NULL;
+	req.profile = NULL;
 	if ((rc = ca_issue(ca, &req, &issued, err)) != 0)
 		goto out;
 	if ((rc = key_pem(key, &out->key_pem, err)) != 0)

@@ -144,6 +144,7 @@ e2e_hsmcad_start() {
 		--set "validation.dns_resolver=127.0.0.1:$KNOT_PORT"
 		--set "validation.timeout_s=5"
 		--set "validation.retries=0"
+		--set "crl.revoke_delay_s=2"
 	)
 	: >"$WORK/hsmcad.out"
 	"$HSMCAD" "${args[@]}" "${HSMCAD_SETS[@]}" >"$WORK/hsmcad.out" \
@@ -223,6 +224,39 @@ e2e_check_cert() {
 	got="$(sans_of "$WORK/leaf.pem")"
 	[ "$got" = "$want" ] ||
 	    fail "$leaf: SANs \"$(echo $got)\", expected \"$(echo $want)\""
+}
+
+# ocsp_status PEM: "good", "revoked" or "unknown" as hsmcad's OCSP
+# responder (the URL in the certificate's AIA) answers; the response
+# must verify against the root.
+ocsp_status() {
+	local url
+	url="$(openssl x509 -in "$1" -noout -ocsp_uri)"
+	[ -n "$url" ] || fail "$1: no OCSP URL in AIA"
+	cat "$ROOT_PEM" "$ISSUING_PEM" >"$WORK/cas.pem"
+	openssl ocsp -issuer "$ISSUING_PEM" -cert "$1" -url "$url" \
+	    -CAfile "$WORK/cas.pem" >"$WORK/ocsp.out" 2>&1 ||
+	    fail "openssl ocsp $url: $(cat "$WORK/ocsp.out")"
+	grep -q '^Response verify OK' "$WORK/ocsp.out" ||
+	    fail "OCSP response does not verify: $(cat "$WORK/ocsp.out")"
+	awk -v f="$1: " 'index($0, f) == 1 { print substr($0, length(f) + 1); exit }' \
+	    "$WORK/ocsp.out"
+}
+
+# crl_lists PEM: 0 when the CRL at the certificate's CRL distribution
+# point (fetched now, verified against the CA) lists its serial.
+crl_lists() {
+	local url serial
+	url="$(openssl x509 -in "$1" -noout -ext crlDistributionPoints |
+	    sed -n 's/^ *URI://p' | head -n 1)"
+	[ -n "$url" ] || fail "$1: no CRL distribution point"
+	curl -sSf -o "$WORK/crl.der" "$url" || fail "GET $url"
+	cat "$ROOT_PEM" "$ISSUING_PEM" >"$WORK/cas.pem"
+	openssl crl -inform DER -in "$WORK/crl.der" -CAfile "$WORK/cas.pem" \
+	    -noout -text >"$WORK/crl.txt" 2>&1 ||
+	    fail "CRL $url does not verify: $(head -n 3 "$WORK/crl.txt")"
+	serial="$(openssl x509 -in "$1" -noout -serial | sed 's/^serial=//')"
+	grep -qi "Serial Number: 0*$serial\$" "$WORK/crl.txt"
 }
 
 # cert_status SERIAL_HEX: "issued"/"revoked" as hsmca show reads it from

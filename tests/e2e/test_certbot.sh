@@ -53,7 +53,23 @@ certbot_run revoke --cert-path "$CB/config/live/ec/cert.pem" \
     fail "ec: revocation reason $(cert_reason "$ec_serial"), expected 1 (keyCompromise)"
 [ "$(cert_status "$rsa_serial")" = issued ] ||
     fail "rsa: revoking ec changed $rsa_serial"
-ok "certbot revoke --reason keycompromise: revoked in the store"
+[ "$(ocsp_status "$CB/config/live/ec/cert.pem")" = revoked ] ||
+    fail "ec: OCSP does not say revoked: $(cat "$WORK/ocsp.out")"
+grep -q 'Reason: keyCompromise' "$WORK/ocsp.out" ||
+    fail "ec: OCSP reason is not keyCompromise: $(cat "$WORK/ocsp.out")"
+[ "$(ocsp_status "$CB/config/live/rsa/cert.pem")" = good ] ||
+    fail "rsa: OCSP does not say good"
+# crl.revoke_delay_s is 2 here: the next CRL lists it within seconds
+# (the default, 60, would take 30 s and fail this).
+for ((i = 0; i < 50; i++)); do
+	crl_lists "$CB/config/live/ec/cert.pem" && break
+	sleep 0.2
+done
+crl_lists "$CB/config/live/ec/cert.pem" || fail "ec: not on its CRL after 10 s"
+grep -A4 -i "Serial Number: 0*$(openssl x509 -in "$CB/config/live/ec/cert.pem" \
+    -noout -serial | sed 's/^serial=//')\$" "$WORK/crl.txt" |
+    grep -q "Key Compromise" || fail "ec: CRL entry without reason keyCompromise: $(cat "$WORK/crl.txt")"
+ok "certbot revoke --reason keycompromise: revoked in the store, OCSP and CRL"
 
 certbot_run renew --force-renewal --no-random-sleep-on-renew
 for name in ec rsa; do

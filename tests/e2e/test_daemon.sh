@@ -59,6 +59,36 @@ code="$(curl -s -o /dev/null -w '%{http_code}' \
 [ "$code" = 404 ] || fail "unknown publishing path: HTTP $code"
 ok "publishing server serves /ca/issuing.der (the AIA target) and /ca/root.der"
 
+# The ACME directory over the same TLS, its URLs under the base URL.
+curl -sSf --cacert "$ROOT_PEM" -D "$WORK/dir.hdr" -o "$WORK/dir.json" \
+    "$DIRECTORY" || fail "GET $DIRECTORY with only the root trusted"
+python3 - "$WORK/dir.json" "https://localhost:$ACME_PORT/" <<'PY' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("newNonce", "newAccount", "newOrder", "revokeCert", "keyChange"):
+    if not str(d.get(k, "")).startswith(sys.argv[2]):
+        sys.exit("directory %s = %r" % (k, d.get(k)))
+PY
+    fail "directory: $(cat "$WORK/dir.json")"
+grep -qi '^Replay-Nonce: ' "$WORK/dir.hdr" || fail "directory reply has no Replay-Nonce"
+ok "ACME directory over TLS, URLs under https://localhost:$ACME_PORT/"
+
+# CRLs (written by the scheduler's first round) and OCSP on the
+# publishing server; the TLS certificate itself is good.
+for ((i = 0; i < 100; i++)); do
+	curl -sf -o "$WORK/root.crl" \
+	    "http://127.0.0.1:$PUBLISH_PORT/crl/root.crl" && break
+	sleep 0.1
+done
+openssl crl -inform DER -in "$WORK/root.crl" -CAfile "$ROOT_PEM" -noout \
+    >/dev/null 2>&1 || fail "/crl/root.crl missing or does not verify"
+crl_lists "$WORK/served.pem" && fail "a good certificate is on its CRL"
+[ -f "$CA_STATE/publish/crl/root.crl" ] ||
+    fail "no CRL written under publish.dir"
+[ "$(ocsp_status "$WORK/served.pem")" = good ] ||
+    fail "OCSP for the TLS certificate: $(cat "$WORK/ocsp.out")"
+ok "publishing server: CRLs verify and are written to publish.dir; OCSP says good"
+
 # SIGHUP changes nothing.
 kill -HUP "$HSMCAD_PID"
 sleep 0.5
