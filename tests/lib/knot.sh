@@ -20,6 +20,18 @@
 #                             RFC2136_TSIG_SECRET=$KNOT_TSIG_SECRET)
 #         KNOT_DIR          DIR
 #       KNOT_TSIG_ALG is "hmac-sha256"; KNOT_TSIG_SECRET is base64.
+#       lego (rfc2136 provider) against it, as run with pebble:
+#         RFC2136_NAMESERVER=127.0.0.1:$KNOT_PORT \
+#         RFC2136_TSIG_KEY=$KNOT_TSIG_NAME \
+#         RFC2136_TSIG_ALGORITHM=$KNOT_TSIG_ALG. \
+#         RFC2136_TSIG_SECRET=$KNOT_TSIG_SECRET \
+#         RFC2136_PROPAGATION_TIMEOUT=10 RFC2136_POLLING_INTERVAL=1 \
+#         RFC2136_SEQUENCE_INTERVAL=1 \
+#         lego ... --dns rfc2136 --dns.disable-cp \
+#             --dns.resolvers 127.0.0.1:$KNOT_PORT -d x.test run
+#       (--dns.disable-cp: the zone's NS records point at port 53, which
+#       lego's propagation check would ask; SEQUENCE_INTERVAL: lego waits
+#       60 s between a name and its wildcard otherwise.)
 #       With KNOT_DNSSEC=1 set before the call, knotd signs every zone
 #       (its default policy: ECDSA P-256, keys made on the spot) and
 #       knot_start also exports
