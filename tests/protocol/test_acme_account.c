@@ -505,6 +505,93 @@ test_rate_domains(void **state)
 	EVP_PKEY_free(ck);
 }
 
+/* acme.terms_of_service: in the directory, and agreement required. */
+static void
+test_terms_of_service(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	char url[256];
+	struct ac_resp r;
+
+	(void)state;
+	restart_with("acme.terms_of_service=https://ca.example/tos");
+	afx_url(&F, url, sizeof(url), "/directory");
+	assert_int_equal(ac_get(&F.c, url, false, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    r.json, "meta"), "termsOfService")), "https://ca.example/tos");
+	ac_resp_free(&r);
+	afx_url(&F, url, sizeof(url), "/acme/new-account");
+	assert_int_equal(ac_post(&F.c, k, NULL, url, "{}", &r), 0);
+	want(&r, 400, "malformed");
+	assert_int_equal(ac_post(&F.c, k, NULL, url,
+	    "{\"termsOfServiceAgreed\":false}", &r), 0);
+	want(&r, 400, "malformed");
+	assert_int_equal(ac_post(&F.c, k, NULL, url,
+	    "{\"termsOfServiceAgreed\":true}", &r), 0);
+	assert_int_equal(r.status, 201);
+	assert_true(json_is_true(json_object_get(r.json,
+	    "termsOfServiceAgreed")));
+	ac_resp_free(&r);
+	restart_with("acme.terms_of_service=");
+	EVP_PKEY_free(k);
+}
+
+/* An order and its authorizations expire with acme.order_lifetime_s. */
+static void
+test_order_expiry(void **state)
+{
+	static const char *const sans[] = { "DNS:localhost", NULL };
+	EVP_PKEY *k = t_key("ec:P-256"), *ck = t_key("ec:P-256");
+	int64_t t0 = (int64_t)time(NULL);
+	char *kid, *ourl, *ra;
+	json_t *order, *o2;
+	struct ac_resp r;
+
+	(void)state;
+	restart_with("acme.order_lifetime_s=600");
+	F.now = t0;
+	assert_int_equal(afx_account(&F, k, &kid), 0);
+	assert_int_equal(afx_order(&F, k, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+	/* Pending: Retry-After. */
+	assert_int_equal(ac_post(&F.c, k, kid, ourl, NULL, &r), 0);
+	ra = ac_header(&r, "Retry-After");
+	assert_non_null(ra);
+	free(ra);
+	ac_resp_free(&r);
+	assert_int_equal(afx_authorize(&F, k, kid, order, false), 0);
+	/* One second before the end it is ready ... */
+	F.now = t0 + 599;
+	F.c.nonce[0] = '\0';
+	o2 = afx_poll(&F, k, kid, ourl);
+	assert_string_equal(json_string_value(json_object_get(o2, "status")),
+	    "ready");
+	json_decref(o2);
+	/* ... at the end it is invalid and cannot be finalized. */
+	F.now = t0 + 600;
+	F.c.nonce[0] = '\0';
+	o2 = afx_poll(&F, k, kid, ourl);
+	assert_string_equal(json_string_value(json_object_get(o2, "status")),
+	    "invalid");
+	json_decref(o2);
+	assert_int_equal(afx_finalize(&F, k, kid, order, ck, sans, &r), 400);
+	want(&r, 400, "orderNotReady");
+	assert_int_equal(ac_post(&F.c, k, kid, json_string_value(
+	    json_array_get(json_object_get(order, "authorizations"), 0)),
+	    NULL, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	    "status")), "expired");
+	ac_resp_free(&r);
+	F.now = 0;
+	F.c.nonce[0] = '\0';
+	restart_with("acme.order_lifetime_s=604800");
+	free(ourl);
+	json_decref(order);
+	free(kid);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ck);
+}
+
 int
 main(void)
 {
@@ -517,6 +604,8 @@ main(void)
 		cmocka_unit_test(test_rate_orders),
 		cmocka_unit_test(test_rate_pending),
 		cmocka_unit_test(test_rate_domains),
+		cmocka_unit_test(test_terms_of_service),
+		cmocka_unit_test(test_order_expiry),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
