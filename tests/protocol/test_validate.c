@@ -692,6 +692,32 @@ test_connection_refused(void **state)
 	config_free(cfg);
 }
 
+/* "localhost" through the system resolver setting: libunbound answers
+ * it itself (::1 and 127.0.0.1); http-01 falls back from ::1, where
+ * nothing listens, to 127.0.0.1.  No query leaves the host. */
+static void
+test_localhost(void **state)
+{
+	struct hsmca_config *cfg;
+	struct validator *v = NULL;
+	struct validate_ident id = { false, "localhost", false };
+	struct hsmca_err err = { 0 };
+
+	(void)state;
+	if (access("/etc/resolv.conf", R_OK) != 0)
+		skip();
+	cfg = make_cfg(F.knot_port, F.http_port, F.tls_port, "5");
+	assert_int_equal(config_set(cfg, "validation.dns_resolver", "",
+	    &err), 0);
+	if (validator_new(cfg, F.dir, &v, &err) != 0)
+		fail_msg("validator_new: %s", err.detail);
+	expect(v, VALIDATE_HTTP01, "localhost", false, "good", NULL, NULL);
+	expect(v, VALIDATE_TLSALPN01, "localhost", false, "t", NULL, NULL);
+	assert_int_equal(validate_caa(v, &id, ACCT, "http-01", &err), 0);
+	validator_free(v);
+	config_free(cfg);
+}
+
 /* A server that accepts and closes at once: "connection", tried
  * 1 + validation.retries times. */
 struct closer {
@@ -1352,6 +1378,7 @@ main(void)
 		cmocka_unit_test(test_dnssec),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_retries),
+		cmocka_unit_test(test_localhost),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_figures),
