@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "store/store_acme.h"
 #include "store/store_int.h"
 #include "store/store_revoke.h"
 
@@ -310,7 +311,8 @@ store_check(struct store *st, FILE *report, size_t *problems,
 	    (rc = walk(&ck, STORE_DB_CERTS_BY_ACCOUNT, check_account,
 	    NULL)) != 0 ||
 	    (rc = walk(&ck, STORE_DB_REVOKED_BY_SHARD, check_revoked,
-	    NULL)) != 0) {
+	    NULL)) != 0 ||
+	    (rc = store_acme_check(st, r.txn, report, &ck.problems)) != 0) {
 		rc = hsmca_err_set(err, rc, "store", "store check: stopped "
 		    "by %s after %zu records", hsmca_code_name(rc), nrec);
 		goto out;

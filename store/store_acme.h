@@ -194,6 +194,18 @@ int store_acme_issued_put(struct store_txn *txn, const char *regdomain,
 int store_acme_issued_count(struct store *st, const char *regdomain,
     int64_t since, size_t *count, int64_t *oldest, struct hsmca_err *err);
 
+/* --- consistency (store/acme_check.c) --------------------------------- */
+
+struct MDB_txn;
+
+/*
+ * For store_check(): walk the ACME databases in the snapshot `txn`,
+ * writing one line per problem to `report` (may be NULL) and counting
+ * them in *problems.  Returns 0, or an LMDB failure as an hsmca code.
+ */
+int store_acme_check(struct store *st, struct MDB_txn *txn, FILE *report,
+    size_t *problems);
+
 /* --- record encoding (store/acme_codec.c; also the fuzz entry) ------- */
 
 /*

@@ -415,6 +415,19 @@ test_restart_requeues(void **state)
 	EVP_PKEY_free(acct);
 }
 
+/* After all of the above, `hsmca db check` finds the store consistent. */
+static void
+test_db_check(void **state)
+{
+	size_t problems, records;
+
+	(void)state;
+	assert_int_equal(store_check(ca_store(F.ca), stderr, &problems,
+	    &records, NULL), 0);
+	assert_int_equal(problems, 0);
+	assert_true(records >= 3);	/* the certificates issued above */
+}
+
 int
 main(void)
 {
@@ -425,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_account_algorithms),
 		cmocka_unit_test(test_restart_mid_order),
 		cmocka_unit_test(test_restart_requeues),
+		cmocka_unit_test(test_db_check),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
