@@ -306,7 +306,6 @@ bench_run(const char *dir, const struct opts *op, struct hsmca_err *err)
 	secs = elapsed(&t0);
 	printf("crl: %.3f s (%u shards, %zu entries, %zu bytes)\n", secs,
 	    (unsigned)op->shards, entries, bytes);
-	getrusage(RUSAGE_SELF, &ru);
 	/* The store's pages mapped by the walk count as resident too. */
 	printf("peak RSS: %.1f MiB (crl phase); %.1f MiB resident when it "
 	    "began\n", (double)vm_status("VmHWM") / 1024,
