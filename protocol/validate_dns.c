@@ -133,8 +133,8 @@ query_wait(struct validator *v, struct query *q, int64_t deadline,
  * Frees `res` on error.
  */
 static int
-query_check(struct validator *v, const char *name, int rrtype, bool ok,
-    int uerr, struct ub_result *res, struct hsmca_err *err)
+query_check(const char *name, int rrtype, bool ok, int uerr,
+    struct ub_result *res, struct hsmca_err *err)
 {
 	const char *t = rrtype_name(rrtype);
 	int rc;
@@ -148,6 +148,9 @@ query_check(struct validator *v, const char *name, int rrtype, bool ok,
 		    ub_strerror(uerr));
 		goto fail;
 	}
+	/* With a trust anchor, libunbound classes each answer secure,
+	 * insecure (provably unsigned) or bogus; only bogus is refused,
+	 * as RFC 4035 4.3 has validating resolvers do. */
 	if (res->bogus) {
 		rc = hsmca_err_set(err, HSMCA_EIO, "dns",
 		    "DNSSEC validation failed looking up %s for %s: %s", t,
@@ -161,10 +164,6 @@ query_check(struct validator *v, const char *name, int rrtype, bool ok,
 		    res->rcode == RCODE_REFUSED ? "REFUSED" : "server error");
 		goto fail;
 	}
-	/* With a trust anchor, libunbound has already classed the answer
-	 * secure, insecure (provably unsigned) or bogus; only bogus is
-	 * refused, as RFC 4035 4.3 has resolvers do. */
-	(void)v;
 	return 0;
 fail:
 	ub_resolve_free(res);
@@ -185,7 +184,7 @@ val_dns_query(struct validator *v, const char *name, int rrtype,
 	if ((rc = query_start(v, name, rrtype, &q, err)) != 0)
 		return rc;
 	ok = query_wait(v, q, deadline, &res, &uerr);
-	if ((rc = query_check(v, name, rrtype, ok, uerr, res, err)) != 0)
+	if ((rc = query_check(name, rrtype, ok, uerr, res, err)) != 0)
 		return rc;
 	*out = res;
 	return 0;
@@ -236,8 +235,8 @@ val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
 	}
 	ok4 = query_wait(v, q4, deadline, &r4, &u4);
 	ok6 = query_wait(v, q6, deadline, &r6, &u6);
-	c4 = query_check(v, name, VAL_RR_A, ok4, u4, r4, &e4);
-	c6 = query_check(v, name, VAL_RR_AAAA, ok6, u6, r6, &e6);
+	c4 = query_check(name, VAL_RR_A, ok4, u4, r4, &e4);
+	c6 = query_check(name, VAL_RR_AAAA, ok6, u6, r6, &e6);
 	if (c4 != 0)
 		r4 = NULL;
 	if (c6 != 0)
