@@ -87,15 +87,16 @@ answer(struct http_req *req, struct ca *ca, const unsigned char *der,
 	int rc;
 
 	rc = ca_ocsp_respond(ca, der, len, emit, &e, &err);
-	/* Client mistakes are routine: debug; our own failures: error. */
-	if (err.code != 0) {
-		if (err.type != NULL && (strcmp(err.type, "malformed") == 0 ||
-		    strcmp(err.type, "unauthorized") == 0))
-			log_debug("ocsp: %s", err.detail);
-		else
-			log_error("ocsp: %s: %s", err.type ? err.type : "error",
-			    err.detail);
-	}
+	/*
+	 * Client mistakes and "not set up" would flood the log at request
+	 * rate: debug.  Token and store failures: error.
+	 */
+	if (err.code == HSMCA_EINVAL || err.code == HSMCA_EPOLICY ||
+	    err.code == HSMCA_ENOTFOUND)
+		log_debug("ocsp: %s", err.detail);
+	else if (err.code != 0)
+		log_error("ocsp: %s: %s", err.type ? err.type : "error",
+		    err.detail);
 	return rc;
 }
 

@@ -573,7 +573,7 @@ test_disabled(void **state)
 static int
 run_alone(const char *name, CMUnitTestFunction fn)
 {
-	const struct CMUnitTest one[] = { cmocka_unit_test(fn) };
+	const struct CMUnitTest one[] = { { name, fn, NULL, NULL, NULL } };
 	pid_t pid;
 	int st;
 
