@@ -128,6 +128,8 @@ write_zone(const char *path)
 	    "_acme-challenge.dns-good TXT \"not-it\"\n"
 	    "_acme-challenge.dns-good TXT \"%s\"\n"
 	    "_acme-challenge.dns-split TXT \"%.20s\" \"%s\"\n"
+	    "_acme-challenge.dns-cname CNAME _acme-challenge.dns-good\n"
+	    "caa-cname CNAME caa-deny\n"
 	    "_acme-challenge.dns-wrong TXT \"abc\"\n"
 	    "_acme-challenge.dns-wrong TXT \"def\"\n"
 	    "_acme-challenge.dns-none A 127.0.0.1\n"
@@ -825,6 +827,9 @@ test_dns01(void **state)
 	/* A wildcard is validated at the base name. */
 	assert_int_equal(validate_challenge(F.v, VALIDATE_DNS01, &w, "good",
 	    KA, &err), 0);
+	/* Delegated by CNAME, as DNS hosting setups do. */
+	expect(F.v, VALIDATE_DNS01, "dns-cname.test", false, "good", NULL,
+	    NULL);
 	/* One TXT record split into two character-strings. */
 	expect(F.v, VALIDATE_DNS01, "dns-split.test", false, "good", NULL,
 	    NULL);
@@ -987,6 +992,9 @@ test_caa_dns(void **state)
 	expect_caa("caa-case.test", false, ACCT, "http-01", NULL, NULL);
 	expect_caa("caa-deny.test", false, ACCT, "http-01", "caa",
 	    "caa-deny.test");
+	/* RFC 8659 3: the CAA RRset is looked up through a CNAME. */
+	expect_caa("caa-cname.test", false, ACCT, "http-01", "caa",
+	    "ca.example");
 	expect_caa("caa-empty.test", false, ACCT, "http-01", "caa",
 	    "no issuer");
 	expect_caa("caa-crit.test", false, ACCT, "http-01", "caa",
