@@ -80,6 +80,11 @@ pending_add(uint64_t id, void *arg)
 
 	if (store_acme_order_get(c->a->st, id, &o, NULL) != 0)
 		return 0;
+	/* Only a pending, unexpired order can hold pending authzs. */
+	if (o->status != ACME_ST_PENDING || o->expires <= c->now) {
+		store_acme_order_free(o);
+		return 0;
+	}
 	st = acme_order_status(c->a, o, c->now, &zs, NULL);
 	if (st == ACME_ST_PENDING && zs != NULL)
 		for (i = 0; i < o->nauthz; i++)
