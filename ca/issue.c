@@ -277,12 +277,13 @@ job_free(struct issue_job *job)
 	free(job);
 }
 
-/* The signed certificate's DER and PEM chain, and its record. */
+/*
+ * The signed certificate's DER and PEM chain into job->is, which also
+ * takes the facts already in job->rec.
+ */
 static int
-job_fill(struct ca *ca, const struct ca_issue_req *req,
-    const struct ca_profile *prof, struct ca_csr *csr, X509 *x,
-    const unsigned char *serial, uint32_t shard, int64_t now, int64_t nb,
-    int64_t na, struct issue_job *job, struct hsmca_err *err)
+job_encode(struct ca *ca, X509 *x, struct issue_job *job,
+    struct hsmca_err *err)
 {
 	struct ca_issued *is;
 	unsigned char *der = NULL;
@@ -302,27 +303,10 @@ job_fill(struct ca *ca, const struct ca_issue_req *req,
 	if ((is->chain_pem = chain_pem(ca, is->der, is->der_len)) == NULL)
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
-	memcpy(is->serial, serial, CA_SERIAL_LEN);
-	is->serial_len = CA_SERIAL_LEN;
-	is->not_before = nb;
-	is->not_after = na;
-
-	memcpy(job->rec.serial, serial, CA_SERIAL_LEN);
-	job->rec.serial_len = CA_SERIAL_LEN;
-	job->rec.status = STORE_CERT_ISSUED;
-	job->rec.not_before = nb;
-	job->rec.not_after = na;
-	job->rec.issued_at = now;
-	job->rec.revoke_reason = -1;
-	job->rec.account_id = req->account_id;
-	job->rec.lineage_id = req->lineage_id;
-	job->rec.crl_shard = shard;
-	memcpy(job->rec.profile, prof->name, sizeof(job->rec.profile));
-	/* The names outlive the CSR: the record is written later. */
-	job->rec.names = csr->names;
-	job->rec.nnames = csr->nnames;
-	csr->names = NULL;
-	csr->nnames = 0;
+	memcpy(is->serial, job->rec.serial, job->rec.serial_len);
+	is->serial_len = job->rec.serial_len;
+	is->not_before = job->rec.not_before;
+	is->not_after = job->rec.not_after;
 	job->rec.der = is->der;
 	job->rec.der_len = is->der_len;
 	return 0;
@@ -337,13 +321,12 @@ static int
 issue_prepare(struct ca *ca, const struct ca_issue_req *req,
     struct issue_job *job, struct hsmca_err *err)
 {
+	struct store_cert *rec = &job->rec;
 	struct ca_profile prof;
 	struct ca_csr *csr = NULL;
 	struct ca_lint_ctx lc;
-	unsigned char serial[CA_SERIAL_LEN];
 	X509 *x = NULL;
-	int64_t now, nb, na;
-	uint32_t shard;
+	int64_t now;
 	int rc;
 
 	/* A revoked issuing CA signs nothing more (ca_revoke_issuing). */
@@ -357,13 +340,22 @@ issue_prepare(struct ca *ca, const struct ca_issue_req *req,
 	if ((rc = ca_csr_check(req->csr_der, req->csr_len, &prof, &csr,
 	    err)) != 0)
 		goto out;
-	if ((rc = serial_pick(ca, serial, err)) != 0)
+	if ((rc = serial_pick(ca, rec->serial, err)) != 0)
 		goto out;
+	rec->serial_len = CA_SERIAL_LEN;
+	rec->status = STORE_CERT_ISSUED;
 	/* Validity counts notBefore through notAfter inclusive. */
-	nb = now;
-	na = now + prof.validity_secs - 1;
-	shard = ca_crl_shard(serial, sizeof(serial), ca->crl_shards);
-	if ((rc = tbs_build(ca, csr, serial, shard, nb, na, &x, err)) != 0)
+	rec->not_before = now;
+	rec->not_after = now + prof.validity_secs - 1;
+	rec->issued_at = now;
+	rec->revoke_reason = -1;
+	rec->account_id = req->account_id;
+	rec->lineage_id = req->lineage_id;
+	rec->crl_shard = ca_crl_shard(rec->serial, CA_SERIAL_LEN,
+	    ca->crl_shards);
+	memcpy(rec->profile, prof.name, sizeof(rec->profile));
+	if ((rc = tbs_build(ca, csr, rec->serial, rec->crl_shard,
+	    rec->not_before, rec->not_after, &x, err)) != 0)
 		goto out;
 	lc.issuer_name = ca->issuer_name;
 	lc.issuer_ski = ca->issuer_ski;
@@ -381,8 +373,13 @@ issue_prepare(struct ca *ca, const struct ca_issue_req *req,
 		    hsmca_openssl_errstr(ossl, sizeof(ossl)));
 		goto out;
 	}
-	rc = job_fill(ca, req, &prof, csr, x, serial, shard, now, nb, na, job,
-	    err);
+	if ((rc = job_encode(ca, x, job, err)) != 0)
+		goto out;
+	/* The names outlive the CSR: the record is written later. */
+	rec->names = csr->names;
+	rec->nnames = csr->nnames;
+	csr->names = NULL;
+	csr->nnames = 0;
 out:
 	X509_free(x);
 	ca_csr_free(csr);
