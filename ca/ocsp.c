@@ -148,7 +148,7 @@ struct look {
 	ca_ocsp_emit_fn emit;		/* NULL: only look */
 	void *arg;
 	struct ca_ocsp_answer *ans;
-	bool known, served;
+	bool known, fresh, served;
 	int emit_rc;
 	struct store_ocsp_cert cert;	/* when known */
 	unsigned have_vars;		/* bit per stored variant */
@@ -190,8 +190,10 @@ look_cb(const struct store_ocsp_cert *cert, const struct store_ocsp *rec,
 	for (i = 0; i < STORE_OCSP_NVAR; i++)
 		if (rec->der[i] != NULL)
 			l->have_vars |= 1u << i;
-	if (rec->der[l->hash] == NULL || !ocsp_rec_fresh(rec, cert, l->now) ||
-	    l->emit == NULL)
+	if (rec->der[l->hash] == NULL || !ocsp_rec_fresh(rec, cert, l->now))
+		return 0;
+	l->fresh = true;
+	if (l->emit == NULL)
 		return 0;
 	answer_fill(l->ans, cert_status_of(cert), rec->this_update,
 	    rec->next_update);
@@ -248,7 +250,7 @@ ocsp_refresh(struct ca *ca, const unsigned char *serial, size_t serial_len,
 	if ((rc = store_ocsp_view(ca->store, serial, serial_len, look_cb, &l,
 	    err)) != 0)
 		goto out;
-	if (l.served || !l.known) {
+	if (l.fresh || !l.known) {
 		if (emit_rc != NULL)
 			*emit_rc = l.emit_rc;
 		rc = l.known ? 0 : hsmca_err_set(err, HSMCA_ENOTFOUND, "ocsp",
