@@ -1,35 +1,31 @@
 #!/usr/bin/env bash
-# scripts/run.sh - set up, create a CA in var/ (once) and issue a demo
-# certificate for demo.localhost.  Running it again reuses the CA.
+# scripts/run.sh - set up (packages, build), create a CA in var/ once,
+# then run hsmcad on it in the foreground.  hsmcad prints the ACME
+# directory URL and the CA bundle (the root certificate) to trust;
+# Ctrl-C stops it.  Running it again reuses the CA in var/.
+#
+# Extra arguments go to hsmcad, e.g. --set acme.listen=127.0.0.1:14001.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# Only the CLI is needed here; test.sh builds everything.
-bash "$root/scripts/setup.sh" hsmca
+bash "$root/scripts/setup.sh" hsmca hsmcad
 
-hsmca="$root/build/bin/hsmca"
+build="${HSMCA_BUILD_DIR:-$root/build}"
 state="$root/var"
 
+# hsmca.conf is written last by the ceremony: its presence means a CA.
 if [ ! -f "$state/hsmca.conf" ]; then
-	"$hsmca" init --state "$state"
+	"$build/bin/hsmca" init --state "$state"
 else
 	echo "run: reusing the CA in $state"
 fi
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-# The demo key stays beside the certificate; it is a throwaway.
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$state/demo.key" -subj "/CN=demo.localhost" \
-    -addext "subjectAltName=DNS:demo.localhost" -out "$work/demo.csr" \
-    2>/dev/null
-chmod 600 "$state/demo.key"
-"$hsmca" issue --state "$state" --csr "$work/demo.csr" --out "$state/demo.pem"
-
-echo "demo certificate: $state/demo.pem (key $state/demo.key)"
-openssl x509 -in "$state/demo.pem" -noout -subject -ext subjectAltName \
-    -enddate
-cat "$state/root.pem" "$state/issuing.pem" > "$state/ca-bundle.pem"
-echo "CA bundle: $state/ca-bundle.pem"
-openssl verify -CAfile "$state/root.pem" -untrusted "$state/issuing.pem" \
-    "$state/demo.pem"
+cat <<EOF
+run: starting hsmcad; point an ACME client at the directory URL below and
+run: have it trust the ca-bundle file, e.g. for http-01 on port 80:
+run:   sudo REQUESTS_CA_BUNDLE=<ca-bundle> certbot certonly --standalone \\
+run:       --server <directory> -d NAME
+run: (hsmcad validates http-01 on port 80, tls-alpn-01 on 443; change with
+run:  --set validation.http01_port=P.)  Ctrl-C stops it.
+EOF
+exec "$build/bin/hsmcad" --state "$state" "$@"
