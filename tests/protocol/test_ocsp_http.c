@@ -150,8 +150,8 @@ run(const char *cmd, char **out)
 {
 	char buf[4096];
 	size_t len = 0, n;
-	FILE *fp;
-	char *full;
+	FILE *fp = NULL;
+	char *full = NULL;
 
 	print_message("  $ %s\n", cmd);
 	if (asprintf(&full, "%s 2>&1", cmd) < 0 ||
