@@ -182,6 +182,13 @@ const char *acme_regdomain(const char *value);
 void acme_ident_key(bool ip, bool wildcard, const char *value, char *out,
     size_t len);
 
+/*
+ * acme_contact.c: check a "contact" member (NULL: none) and return it as
+ * compact JSON text in *out (caller frees; "[]" when none).
+ * unsupportedContact / invalidContact / malformed.
+ */
+int acme_contacts(const json_t *contact, char **out, struct hsmca_err *err);
+
 /* acme_rate.c: the ratelimit.* checks; rateLimited with *retry_after. */
 int acme_rate_orders(struct acme *a, uint64_t account_id, int64_t now,
     int64_t *retry_after, struct hsmca_err *err);
