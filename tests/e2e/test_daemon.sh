@@ -165,6 +165,11 @@ export TMPDIR="$WORK/tmp"
 mkdir -p "$TMPDIR"
 expect_exit 3 "cannot be 0" --ephemeral --set acme.listen=127.0.0.1:0
 expect_exit 3 "acme.names is empty" --ephemeral --set "acme.names= , "
+# Both servers on one port: the second bind fails; the first server is
+# stopped again and the ephemeral CA removed.
+expect_exit 6 "cannot serve on 127.0.0.1:$ACME_PORT" --ephemeral \
+    --set "acme.listen=127.0.0.1:$ACME_PORT" \
+    --set "publish.listen=127.0.0.1:$ACME_PORT"
 [ -z "$(ls -A "$TMPDIR")" ] ||
     fail "failed --ephemeral starts left $(ls "$TMPDIR")"
-ok "bad invocations are refused with exit 2, 3 or 4 and leave nothing"
+ok "bad invocations are refused with exit 2, 3, 4 or 6 and leave nothing"
