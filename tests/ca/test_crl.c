@@ -27,6 +27,9 @@
 #include "store/store_revoke.h"
 #include "tests/ca/tutil.h"
 
+/* The commit step's static write function, for the race test. */
+#include "ca/crl.c"
+
 #define NSHARDS 4
 #define NCERTS 24
 #define NREVOKE 12
@@ -738,6 +741,77 @@ test_root(void **state)
 	assert_int_equal(ca_check_issuing_active(E.ca, NULL), HSMCA_EPOLICY);
 }
 
+/* --- the commit step under a race ---------------------------------- */
+
+/*
+ * What crl_build_at() commits when the store moved under the build: a
+ * revocation after its snapshot keeps the shard dirty; another
+ * builder's commit (a different stored number) is a conflict that
+ * writes nothing.  Runs last: it stores placeholder DER.
+ */
+static void
+test_commit_race(void **state)
+{
+	static unsigned char der[] = { 0x30, 0x00 };
+	struct hsmca_err err = { 0 };
+	struct store_crl *rec = NULL;
+	struct commit_arg c;
+	int victim = -1;
+	uint32_t s;
+
+	(void)state;
+	for (int i = 0; i < NCERTS && victim < 0; i++)
+		if (E.reason[i] < 0)
+			victim = i;
+	assert_true(victim >= 0);
+	s = shard_of(E.certs[victim]);
+	assert_int_equal(store_crl_get(ca_store(E.ca), s, false, &rec, &err),
+	    0);
+	memset(&c, 0, sizeof(c));
+	c.expect = rec->number;
+	c.seen_gen = rec->gen;
+	store_crl_free(rec);
+	/* The revocation lands after the build's snapshot. */
+	{
+		struct ca_revoke_req req = { E.certs[victim]->serial,
+		    E.certs[victim]->serial_len, CA_REASON_SUPERSEDED,
+		    CA_ACTOR_OPERATOR, "test" };
+
+		now_v += 5;
+		assert_int_equal(ca_revoke(E.ca, &req, NULL, &err), 0);
+	}
+	c.next.shard = s;
+	c.next.number = c.expect + 1;
+	c.next.this_update = now_v;
+	c.next.next_update = now_v + 3600;
+	c.next.der = der;
+	c.next.der_len = sizeof(der);
+	assert_int_equal(store_write(ca_store(E.ca), commit_fn, &c, &err), 0);
+	assert_false(c.conflict);
+	assert_int_equal(store_crl_get(ca_store(E.ca), s, false, &rec, &err),
+	    0);
+	assert_int_equal(rec->number, c.expect + 1);
+	assert_int_equal(rec->dirty_since, now_v);
+	assert_int_equal(rec->gen, c.seen_gen + 1);
+	store_crl_free(rec);
+	/* A second builder that started from the old number loses. */
+	c.next.number = c.expect + 1;
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(store_write(ca_store(E.ca), commit_fn, &c, &err),
+	    HSMCA_EEXIST);
+	assert_true(c.conflict);
+	/* A build that saw the revocation clears the mark. */
+	c.expect += 1;
+	c.seen_gen += 1;
+	c.next.number = c.expect + 1;
+	assert_int_equal(store_write(ca_store(E.ca), commit_fn, &c, &err), 0);
+	assert_int_equal(store_crl_get(ca_store(E.ca), s, false, &rec, &err),
+	    0);
+	assert_int_equal(rec->number, c.expect + 1);
+	assert_int_equal(rec->dirty_since, 0);
+	store_crl_free(rec);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -752,6 +826,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tick),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_root),
+		cmocka_unit_test(test_commit_race),
 	};
 
 	if (argc > 1)
