@@ -124,6 +124,10 @@ int val_http01(struct validator *v, const struct validate_ident *ident,
 int val_connect(const struct val_addr *addrs, size_t naddrs, uint16_t port,
     int64_t deadline, const char *what, struct hsmca_err *err);
 
+/* RFC 8738 6: the reverse-DNS name of `a` ("1.0.0.127.in-addr.arpa",
+ * nibbles then "ip6.arpa"), sent as SNI; `len` >= 74. */
+void val_reverse_name(const struct val_addr *a, char *out, size_t len);
+
 int val_tlsalpn01(struct validator *v, const struct validate_ident *ident,
     const char *key_authz, int64_t deadline, struct hsmca_err *err);
 

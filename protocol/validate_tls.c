@@ -113,9 +113,9 @@ val_connect(const struct val_addr *addrs, size_t naddrs, uint16_t port,
 	    strerror(e));
 }
 
-/* RFC 8738 6: the reverse-DNS name of an address, as SNI. */
-static void
-reverse_name(const struct val_addr *a, char *out, size_t len)
+/* See protocol/validate_int.h. */
+void
+val_reverse_name(const struct val_addr *a, char *out, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -315,7 +315,7 @@ val_tlsalpn01(struct validator *v, const struct validate_ident *ident,
 			return hsmca_err_set(err, HSMCA_EINVAL,
 			    "rejectedIdentifier", "\"%s\" is not an IP "
 			    "address", ident->value);
-		reverse_name(&addrs[0], sni, sizeof(sni));
+		val_reverse_name(&addrs[0], sni, sizeof(sni));
 	} else {
 		if (strlen(ident->value) >= sizeof(sni))
 			return hsmca_err_set(err, HSMCA_EINVAL, "malformed",

@@ -1195,6 +1195,24 @@ test_caa_decide(void **state)
 	    &err), 0);
 }
 
+static void
+test_reverse_name(void **state)
+{
+	struct val_addr a;
+	char buf[80];
+
+	(void)state;
+	assert_int_equal(val_ip_parse("192.0.2.10", &a), 0);
+	val_reverse_name(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "10.2.0.192.in-addr.arpa");
+	assert_int_equal(val_ip_parse("2001:db8::567:89ab", &a), 0);
+	val_reverse_name(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+	assert_int_equal(val_ip_parse("1.2.3", &a), HSMCA_EINVAL);
+	assert_int_equal(val_ip_parse("::ffff:1.2.3.4x", &a), HSMCA_EINVAL);
+}
+
 /* ---- threads -------------------------------------------------------- */
 
 #define NTHREADS	8
@@ -1376,6 +1394,7 @@ main(void)
 		cmocka_unit_test(test_caa_rdata),
 		cmocka_unit_test(test_caa_values),
 		cmocka_unit_test(test_caa_decide),
+		cmocka_unit_test(test_reverse_name),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_http01),
 		cmocka_unit_test(test_http01_redirects),
