@@ -107,24 +107,25 @@ answer(struct http_req *req, struct ca *ca, const unsigned char *der,
 static int
 h_get(struct http_req *req, void *arg)
 {
-	const char *b64 = http_req_subpath(req);
-	unsigned char der[B64_MAX];
-	size_t n = strlen(b64), pad = 0;
+	const char *path = http_req_subpath(req);
+	unsigned char der[B64_MAX], b64[B64_MAX];
+	size_t n, pad = 0;
 	int len;
 
 	/* Some clients put a slash before the base64; skip it. */
-	while (n > 0 && *b64 == '/') {
-		b64++;
-		n--;
-	}
-	if (n == 0 || n > B64_MAX || n % 4 != 0)
+	while (*path == '/')
+		path++;
+	if ((n = strlen(path)) == 0 || n > B64_MAX || n % 4 != 0)
 		return answer(req, arg, NULL, 0, false);
+	/* A client that did not URL-encode its '+' may have it decoded to a
+	 * space on the way. */
+	for (size_t i = 0; i < n; i++)
+		b64[i] = path[i] == ' ' ? '+' : (unsigned char)path[i];
 	if (b64[n - 1] == '=')
 		pad++;
 	if (b64[n - 2] == '=')
 		pad++;
-	if ((len = EVP_DecodeBlock(der, (const unsigned char *)b64,
-	    (int)n)) < 0 || (size_t)len < pad)
+	if ((len = EVP_DecodeBlock(der, b64, (int)n)) < 0 || (size_t)len < pad)
 		return answer(req, arg, NULL, 0, false);
 	return answer(req, arg, der, (size_t)len - pad, true);
 }

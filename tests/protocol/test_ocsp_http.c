@@ -450,6 +450,15 @@ test_get_and_caching(void **state)
 	assert_int_equal(r.len, 0);
 	http(path, NULL, 0, NULL, "If-None-Match: \"other\"", &r);
 	assert_int_equal(r.status, 200);
+	/* Base64 sent without URL-encoding ('+', '/', '=' raw). */
+	{
+		unsigned char b64[2 * CA_OCSP_REQ_MAX];
+		int n = EVP_EncodeBlock(b64, der, (int)len);
+		snprintf(path, sizeof(path), "/ocsp/%.*s", n, (char *)b64);
+		http(path, NULL, 0, NULL, NULL, &r);
+		assert_int_equal(status_of(&r, 1, &reason),
+		    V_OCSP_CERTSTATUS_GOOD);
+	}
 	free(der);
 }
 
