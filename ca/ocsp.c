@@ -21,6 +21,7 @@ static const unsigned char err_der[7][5] = {
 	{ 0x30, 0x03, 0x0a, 0x01, 0x06 },
 };
 
+/* The digest of a CertID hash variant.  See ocsp_int.h. */
 const EVP_MD *
 ocsp_hash_md(enum ca_ocsp_hash hash)
 {
@@ -79,6 +80,7 @@ ca_ocsp_open(struct ca *ca, const struct hsmca_config *cfg,
 	return ocsp_signer_open(ca, o, cfg, err);
 }
 
+/* Free the responder and its signer.  See ocsp_int.h. */
 void
 ca_ocsp_close(struct ca *ca)
 {
@@ -97,18 +99,21 @@ ca_ocsp_close(struct ca *ca)
 	ca->ocsp = NULL;
 }
 
+/* See ca_ocsp.h. */
 bool
 ca_ocsp_enabled(const struct ca *ca)
 {
 	return ca->ocsp != NULL;
 }
 
+/* See ca_ocsp.h. */
 bool
 ca_ocsp_ready(const struct ca *ca)
 {
 	return ca->ocsp != NULL && ca->ocsp->key != NULL;
 }
 
+/* See ca_ocsp.h. */
 void
 ca_ocsp_stats(const struct ca *ca, struct ca_ocsp_stats *out)
 {
