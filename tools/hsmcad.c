@@ -57,7 +57,10 @@ struct daemon {
 	char publish_dir[PATH_MAX];
 };
 
-/* ca_ocsp_tick as a scheduler job; nothing to do while OCSP is off. */
+/*
+ * ca_ocsp_tick as a scheduler job.  Nothing to do while OCSP is off or
+ * the CA has no signer (start() warned once; no error every round).
+ */
 static int
 ocsp_job(struct ca *ca, int64_t now, const char *publish_dir,
     struct hsmca_err *err)
@@ -66,7 +69,7 @@ ocsp_job(struct ca *ca, int64_t now, const char *publish_dir,
 	int rc;
 
 	(void)publish_dir;
-	if (!ca_ocsp_enabled(ca))
+	if (!ca_ocsp_enabled(ca) || !ca_ocsp_ready(ca))
 		return 0;
 	if ((rc = ca_ocsp_tick(ca, now, OCSP_BUDGET, &n, err)) == 0 && n > 0)
 		log_debug("scheduler: signed %zu OCSP responses", n);
@@ -255,6 +258,9 @@ start(struct daemon *d, struct hsmca_err *err)
 	/* Before any other thread uses the CA (ca_revoke.h). */
 	if ((rc = ca_crl_configure(d->ca, d->cfg, err)) != 0)
 		return rc;
+	if (ca_ocsp_enabled(d->ca) && !ca_ocsp_ready(d->ca))
+		log_warn("ocsp.enabled is set but the CA has no OCSP signer; "
+		    "OCSP requests cannot be answered until one is made");
 	if ((rc = hsmcad_certs_load(d->ca, &d->certs, err)) != 0)
 		return rc;
 	if ((rc = hsmcad_tls_issue(d->ca, d->cfg, &d->tls, err)) != 0)
