@@ -120,7 +120,8 @@ bool ca_ocsp_ready(const struct ca *ca);
 /*
  * The daemon's periodic job: sign responses for certificates that have
  * none (new issuances), re-sign those whose status changed or that are
- * past half their validity, at most `budget` signatures.  Unexpired
+ * past half their validity, at most `budget` signatures (one more when
+ * the last certificate has both CertID variants stored).  Unexpired
  * certificates only, walked in expiry order.  *signed_n (may be NULL)
  * gets the count.  HSMCA_ENOTFOUND ("ocsp") when OCSP is disabled or
  * has no signer.

@@ -208,40 +208,35 @@ look_cb(const struct store_ocsp_cert *cert, const struct store_ocsp *rec,
 	return 0;
 }
 
-struct put_arg {
-	const unsigned char *serial;
-	size_t serial_len;
-	struct store_ocsp rec;
-};
-
+/* Write every signed record of `arg` (struct ocsp_batch). */
 static int
 put_fn(struct store_txn *txn, void *arg)
 {
-	struct put_arg *p = arg;
+	const struct ocsp_batch *b = arg;
 
-	store_ocsp_put(txn, p->serial, p->serial_len, &p->rec);
+	for (size_t i = 0; i < b->n; i++)
+		store_ocsp_put(txn, b->item[i].serial, b->item[i].serial_len,
+		    &b->item[i].rec);
 	return store_txn_error(txn);
 }
 
 /*
- * Sign and store the responses of one known serial.  See ocsp_int.h.
+ * Sign, not yet stored, the responses of one known serial.  See
+ * ocsp_int.h.
  */
 int
-ocsp_refresh(struct ca *ca, const unsigned char *serial, size_t serial_len,
+ocsp_prepare(struct ca *ca, const unsigned char *serial, size_t serial_len,
     enum ca_ocsp_hash hash, int64_t now, ca_ocsp_emit_fn emit, void *arg,
-    int *emit_rc, struct hsmca_err *err)
+    int *emit_rc, struct ocsp_signed *out, struct hsmca_err *err)
 {
-	struct ca_ocsp *o = ca->ocsp;
 	struct ca_ocsp_answer ans;
 	struct look l;
-	struct put_arg p;
-	unsigned char *der[STORE_OCSP_NVAR] = { NULL };
 	size_t i;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	memset(&l, 0, sizeof(l));
 	memset(&ans, 0, sizeof(ans));
-	memset(&p, 0, sizeof(p));
 	memcpy(ans.serial, serial, serial_len);
 	ans.serial_len = serial_len;
 	ans.hash = hash;
@@ -250,24 +245,25 @@ ocsp_refresh(struct ca *ca, const unsigned char *serial, size_t serial_len,
 	l.emit = emit;
 	l.arg = arg;
 	l.ans = &ans;
-	pthread_mutex_lock(&o->sign_mu);
 	/* Another thread may have signed it while this one waited. */
 	if ((rc = store_ocsp_view(ca->store, serial, serial_len, look_cb, &l,
 	    err)) != 0)
-		goto out;
-	if (l.fresh || !l.known) {
+		return rc;
+	if (!l.known)
+		return hsmca_err_set(err, HSMCA_ENOTFOUND, "ocsp",
+		    "certificate not found");
+	if (l.fresh) {
 		if (emit_rc != NULL)
 			*emit_rc = l.emit_rc;
-		rc = l.known ? 0 : hsmca_err_set(err, HSMCA_ENOTFOUND, "ocsp",
-		    "certificate not found");
-		goto out;
+		return 0;
 	}
-	p.serial = serial;
-	p.serial_len = serial_len;
-	p.rec.status = l.cert.status;
-	p.rec.revoked_at = l.cert.status == STORE_CERT_REVOKED ?
+	memcpy(out->serial, serial, serial_len);
+	out->serial_len = serial_len;
+	out->cert_status = cert_status_of(&l.cert);
+	out->rec.status = l.cert.status;
+	out->rec.revoked_at = l.cert.status == STORE_CERT_REVOKED ?
 	    l.cert.revoked_at : 0;
-	p.rec.revoke_reason = l.cert.status == STORE_CERT_REVOKED ?
+	out->rec.revoke_reason = l.cert.status == STORE_CERT_REVOKED ?
 	    l.cert.revoke_reason : -1;
 	/* Keep every variant clients have asked for fresh together. */
 	l.have_vars |= 1u << hash;
@@ -275,25 +271,67 @@ ocsp_refresh(struct ca *ca, const unsigned char *serial, size_t serial_len,
 		if (!(l.have_vars & (1u << i)))
 			continue;
 		if ((rc = ocsp_sign(ca, serial, serial_len,
-		    (enum ca_ocsp_hash)i, &l.cert, now, &der[i],
-		    &p.rec.der_len[i], &p.rec.this_update, &p.rec.next_update,
-		    err)) != 0)
-			goto out;
-		p.rec.der[i] = der[i];
+		    (enum ca_ocsp_hash)i, &l.cert, now, &out->der[i],
+		    &out->rec.der_len[i], &out->rec.this_update,
+		    &out->rec.next_update, err)) != 0) {
+			ocsp_signed_free(out);
+			return rc;
+		}
+		out->rec.der[i] = out->der[i];
 	}
-	/* Durable before it is served. */
-	if ((rc = store_write(ca->store, put_fn, &p, err)) != 0)
+	return 1;
+}
+
+/* Free what ocsp_prepare() signed.  See ocsp_int.h. */
+void
+ocsp_signed_free(struct ocsp_signed *s)
+{
+	for (size_t i = 0; i < STORE_OCSP_NVAR; i++)
+		OPENSSL_free(s->der[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Store a batch in one durable commit.  See ocsp_int.h. */
+int
+ocsp_store(struct ca *ca, const struct ocsp_batch *b, struct hsmca_err *err)
+{
+	if (b->n == 0)
+		return 0;
+	return store_write(ca->store, put_fn, (void *)b, err);
+}
+
+/*
+ * Sign and store the responses of one known serial, then emit.  See
+ * ocsp_int.h.
+ */
+static int
+refresh_one(struct ca *ca, const unsigned char *serial, size_t serial_len,
+    enum ca_ocsp_hash hash, int64_t now, ca_ocsp_emit_fn emit, void *arg,
+    int *emit_rc, struct hsmca_err *err)
+{
+	struct ca_ocsp *o = ca->ocsp;
+	struct ca_ocsp_answer ans;
+	struct ocsp_signed s;
+	struct ocsp_batch b = { &s, 1 };
+	int rc;
+
+	pthread_mutex_lock(&o->sign_mu);
+	if ((rc = ocsp_prepare(ca, serial, serial_len, hash, now, emit, arg,
+	    emit_rc, &s, err)) <= 0)
 		goto out;
-	if (emit != NULL) {
-		answer_fill(&ans, cert_status_of(&l.cert), p.rec.this_update,
-		    p.rec.next_update);
-		*emit_rc = emit(der[hash], p.rec.der_len[hash], &ans, arg);
-	}
+	/* Durable before it is served. */
+	if ((rc = ocsp_store(ca, &b, err)) != 0)
+		goto out;
+	memset(&ans, 0, sizeof(ans));
+	memcpy(ans.serial, serial, serial_len);
+	ans.serial_len = serial_len;
+	ans.hash = hash;
+	answer_fill(&ans, s.cert_status, s.rec.this_update, s.rec.next_update);
+	*emit_rc = emit(s.der[hash], s.rec.der_len[hash], &ans, arg);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&o->sign_mu);
-	for (i = 0; i < STORE_OCSP_NVAR; i++)
-		OPENSSL_free(der[i]);
+	ocsp_signed_free(&s);
 	return rc;
 }
 
@@ -421,7 +459,7 @@ ca_ocsp_respond(struct ca *ca, const unsigned char *der, size_t len,
 		rc = respond_unknown(ca, &rq, now, &ans, emit, arg, &emit_rc,
 		    err);
 	else
-		rc = ocsp_refresh(ca, rq.serial, rq.serial_len, rq.hash, now,
+		rc = refresh_one(ca, rq.serial, rq.serial_len, rq.hash, now,
 		    emit, arg, &emit_rc, err);
 	/* A certificate stored between the two lookups is answered next
 	 * time; this once it is internalError rather than a wrong status. */

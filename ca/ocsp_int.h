@@ -90,14 +90,36 @@ int ocsp_sign(struct ca *ca, const unsigned char *serial, size_t serial_len,
 bool ocsp_rec_fresh(const struct store_ocsp *rec,
     const struct store_ocsp_cert *cert, int64_t now);
 
+/* Responses signed for one serial, not yet stored. */
+struct ocsp_signed {
+	unsigned char serial[STORE_SERIAL_MAX];
+	size_t serial_len;
+	int cert_status;		/* 0 good, 1 revoked */
+	struct store_ocsp rec;		/* der[] point into der below */
+	unsigned char *der[STORE_OCSP_NVAR];	/* OPENSSL_malloc'd */
+};
+
+struct ocsp_batch {
+	struct ocsp_signed *item;
+	size_t n;
+};
+
 /*
- * ca/ocsp.c: re-sign and store the responses of one known serial: the
- * variant `hash` and every variant the stored record holds.  Runs under
- * sign_mu; re-checks first (another thread may have done it) unless
- * `force`.  `emit` (may be NULL) gets the `hash` variant.
+ * ca/ocsp.c: with sign_mu held, look at one known serial again (another
+ * thread may have signed it meanwhile): when its stored record holds
+ * the `hash` variant and is fresh, pass that to `emit` (may be NULL)
+ * and return 0; otherwise sign the `hash` variant and every variant the
+ * record holds into *out and return 1 (free with ocsp_signed_free()).
+ * HSMCA_ENOTFOUND when the certificate is not stored.
  */
-int ocsp_refresh(struct ca *ca, const unsigned char *serial,
+int ocsp_prepare(struct ca *ca, const unsigned char *serial,
     size_t serial_len, enum ca_ocsp_hash hash, int64_t now,
-    ca_ocsp_emit_fn emit, void *arg, int *emit_rc, struct hsmca_err *err);
+    ca_ocsp_emit_fn emit, void *arg, int *emit_rc, struct ocsp_signed *out,
+    struct hsmca_err *err);
+void ocsp_signed_free(struct ocsp_signed *s);
+
+/* ca/ocsp.c: store every record of `b` in one durable commit. */
+int ocsp_store(struct ca *ca, const struct ocsp_batch *b,
+    struct hsmca_err *err);
 
 #endif

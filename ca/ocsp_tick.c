@@ -8,8 +8,12 @@
 
 #include "ca/ocsp_int.h"
 
-/* Serials collected per snapshot; signing happens outside it. */
-#define TICK_CHUNK 128
+/*
+ * Serials collected per snapshot (signing happens outside it) and
+ * stored per commit.  sign_mu is held for a chunk, so a request that
+ * must sign on demand waits for at most this many signatures.
+ */
+#define TICK_CHUNK 32
 
 struct due {
 	unsigned char serial[STORE_SERIAL_MAX];
@@ -39,6 +43,40 @@ collect_cb(const unsigned char *serial, size_t serial_len,
 }
 
 /*
+ * Sign the due serials of one chunk with sign_mu held, stopping once
+ * `limit` signatures are made, and store them in one commit.
+ */
+static int
+do_chunk(struct ca *ca, const struct due *due, size_t n, int64_t now,
+    uint64_t limit, struct hsmca_err *err)
+{
+	uint64_t start = atomic_load(&ca->ocsp->signatures);
+	struct ocsp_signed s[TICK_CHUNK];
+	struct ocsp_batch b = { s, 0 };
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&ca->ocsp->sign_mu);
+	for (i = 0; i < n && atomic_load(&ca->ocsp->signatures) - start <
+	    limit; i++) {
+		rc = ocsp_prepare(ca, due[i].serial, due[i].len, CA_OCSP_SHA1,
+		    now, NULL, NULL, NULL, &s[b.n], err);
+		if (rc < 0)
+			break;
+		if (rc == 1)
+			b.n++;
+		rc = 0;
+	}
+	/* What was signed before a failure is still worth keeping. */
+	if (ocsp_store(ca, &b, err) != 0 && rc == 0)
+		rc = err->code;
+	pthread_mutex_unlock(&ca->ocsp->sign_mu);
+	for (i = 0; i < b.n; i++)
+		ocsp_signed_free(&s[i]);
+	return rc;
+}
+
+/*
  * The periodic job.  See ca_ocsp.h.  Each pass re-walks from `now`:
  * the certificates signed by the previous pass are fresh by then and
  * cost one read each.
@@ -49,8 +87,7 @@ ca_ocsp_tick(struct ca *ca, int64_t now, size_t budget, size_t *signed_n,
 {
 	struct due due[TICK_CHUNK];
 	struct collect c;
-	uint64_t before;
-	size_t done = 0, i;
+	uint64_t before, done = 0;
 	int rc = 0;
 
 	if (signed_n != NULL)
@@ -67,21 +104,17 @@ ca_ocsp_tick(struct ca *ca, int64_t now, size_t budget, size_t *signed_n,
 		c.due = due;
 		c.max = budget - done < TICK_CHUNK ? budget - done :
 		    TICK_CHUNK;
-		rc = store_ocsp_walk(ca->store, now, collect_cb, &c, err);
-		if (rc < 0)
+		if ((rc = store_ocsp_walk(ca->store, now, collect_cb, &c,
+		    err)) < 0)
 			break;
 		rc = 0;
 		if (c.n == 0)
 			break;
-		for (i = 0; i < c.n && done < budget; i++) {
-			if ((rc = ocsp_refresh(ca, due[i].serial, due[i].len,
-			    CA_OCSP_SHA1, now, NULL, NULL, NULL, err)) != 0)
-				goto out;
-			done = (size_t)(atomic_load(&ca->ocsp->signatures) -
-			    before);
-		}
+		if ((rc = do_chunk(ca, due, c.n, now, budget - done,
+		    err)) != 0)
+			break;
+		done = atomic_load(&ca->ocsp->signatures) - before;
 	}
-out:
 	if (signed_n != NULL)
 		*signed_n = (size_t)(atomic_load(&ca->ocsp->signatures) -
 		    before);

@@ -469,6 +469,34 @@ test_sha256_variant(void **state)
 	assert_int_equal(sigs(E.ca), s0 + 2);
 }
 
+/* Many new certificates: the tick keeps to its budget across chunks
+ * and stores each chunk in one commit. */
+static void
+test_tick_many(void **state)
+{
+	struct hsmca_err err = { 0 };
+	struct store_stats st0, st1;
+	X509 *x[70];
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < 70; i++)
+		x[i] = issue(E.ca, 100 + i);
+	store_stats(ca_store(E.ca), &st0);
+	assert_int_equal(ca_ocsp_tick(E.ca, E.now, 50, &n, &err), 0);
+	assert_int_equal(n, 50);
+	store_stats(ca_store(E.ca), &st1);
+	print_message("  50 signatures in %llu commits\n",
+	    (unsigned long long)(st1.commits - st0.commits));
+	assert_true(st1.commits - st0.commits <= 2);
+	assert_int_equal(ca_ocsp_tick(E.ca, E.now, 1000, &n, &err), 0);
+	assert_int_equal(n, 20);
+	assert_int_equal(ca_ocsp_tick(E.ca, E.now, 1000, &n, &err), 0);
+	assert_int_equal(n, 0);
+	for (int i = 0; i < 70; i++)
+		X509_free(x[i]);
+}
+
 /* Unknown serials: signed on demand, cached, not stored. */
 static void
 test_unknown_cache(void **state)
@@ -596,6 +624,7 @@ main(void)
 		cmocka_unit_test(test_tick_and_half_life),
 		cmocka_unit_test(test_sha256_variant),
 		cmocka_unit_test(test_unknown_cache),
+		cmocka_unit_test(test_tick_many),
 	};
 	int rc = 0;
 
