@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,53 @@ test_sha256_variant(void **state)
 	assert_int_equal(sigs(E.ca), s0 + 2);
 }
 
+struct racer {
+	X509 *x;
+	int good;
+};
+
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+	struct hsmca_err err = { 0 };
+	struct got g;
+	unsigned char *der;
+	size_t len;
+
+	memset(&g, 0, sizeof(g));
+	der = req_der(r->x, ca_issuing_cert(E.ca), EVP_sha1(), &len);
+	if (ca_ocsp_respond(E.ca, der, len, capture, &g, &err) == 0 &&
+	    g.calls == 1 && g.ans.rstatus == 0 && g.ans.cert_status == 0)
+		r->good = 1;
+	OPENSSL_free(der);
+	return NULL;
+}
+
+/* Eight threads ask at once for a response that is due: it is signed
+ * once, and every thread gets it. */
+static void
+test_concurrent_due(void **state)
+{
+	struct racer r[8];
+	pthread_t t[8];
+	uint64_t s0;
+
+	(void)state;
+	E.now += 200 * HOUR;	/* everything is past half its validity */
+	s0 = sigs(E.ca);
+	for (int i = 0; i < 8; i++) {
+		r[i].x = leaf[0];
+		r[i].good = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].good, 1);
+	}
+	assert_int_equal(sigs(E.ca), s0 + 1);
+}
+
 /* Many new certificates: the tick keeps to its budget across chunks
  * and stores each chunk in one commit. */
 static void
@@ -625,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_sha256_variant),
 		cmocka_unit_test(test_unknown_cache),
 		cmocka_unit_test(test_tick_many),
+		cmocka_unit_test(test_concurrent_due),
 	};
 	int rc = 0;
 
