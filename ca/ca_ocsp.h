@@ -138,6 +138,17 @@ int ca_ocsp_tick(struct ca *ca, int64_t now, size_t budget,
 int ca_ocsp_init_signer(struct ca *ca, const struct hsmca_config *cfg,
     struct hsmca_err *err);
 
+/*
+ * A new certificate for the signer key in use, valid from now for a
+ * year or until the issuing certificate ends (the signer certificate's
+ * notAfter caps every nextUpdate, so renew it well before it ends).
+ * Responses signed before keep the old certificate and are re-signed
+ * at half their validity as usual.  HSMCA_ENOTFOUND when there is no
+ * signer.
+ */
+int ca_ocsp_renew_signer(struct ca *ca, const struct hsmca_config *cfg,
+    struct hsmca_err *err);
+
 /* Counters since ca_open(), for tests and benchmarks. */
 struct ca_ocsp_stats {
 	uint64_t signatures;	/* responses signed in the token */

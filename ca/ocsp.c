@@ -493,3 +493,18 @@ ca_ocsp_init_signer(struct ca *ca, const struct hsmca_config *cfg,
 		    "the OCSP signer was made but cannot be opened");
 	return 0;
 }
+
+/*
+ * Certify the signer key anew.  See ca_ocsp.h.
+ */
+int
+ca_ocsp_renew_signer(struct ca *ca, const struct hsmca_config *cfg,
+    struct hsmca_err *err)
+{
+	if (!ca_ocsp_ready(ca))
+		return hsmca_err_set(err, HSMCA_ENOTFOUND, "ocsp",
+		    "OCSP is not set up: %s", ca->ocsp == NULL ?
+		    "ocsp.enabled is false" : "no signer; run `hsmca ocsp "
+		    "init-signer`");
+	return ocsp_signer_renew(ca, cfg, ca_now(ca), err);
+}

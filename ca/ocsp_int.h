@@ -68,6 +68,11 @@ int ca_ocsp_signer_make(struct hsm *hsm, const struct hsmca_config *cfg,
     const char *state_dir, struct hsm_key *issuing_key, X509 *issuing,
     int64_t now, struct hsmca_err *err);
 
+/* ca/ocsp_signer.c: certify the open signer key anew from `now` and
+ * replace ocsp.signer_cert and the certificate in use. */
+int ocsp_signer_renew(struct ca *ca, const struct hsmca_config *cfg,
+    int64_t now, struct hsmca_err *err);
+
 /* ca/ocsp_signer.c: open the signer named by the config into `o`; a
  * missing key or certificate file is not an error (no signer). */
 int ocsp_signer_open(struct ca *ca, struct ca_ocsp *o,

@@ -170,6 +170,26 @@ out:
 	return rc;
 }
 
+/* Certify `key` with the issuing key and write the PEM to `path`. */
+static int
+certify_write(const struct hsmca_config *cfg, const char *path,
+    struct hsm_key *key, struct hsm_key *issuing_key, X509 *issuing,
+    int64_t now, struct hsmca_err *err)
+{
+	X509 *x = NULL;
+	char *pem = NULL;
+	size_t pemlen = 0;
+	int rc;
+
+	if ((rc = signer_cert_make(cfg, hsm_key_public(key), issuing_key,
+	    issuing, now, &x, err)) == 0 &&
+	    (rc = pem_of(x, &pem, &pemlen, err)) == 0)
+		rc = ca_file_write(path, pem, pemlen, 0644, err);
+	free(pem);
+	X509_free(x);
+	return rc;
+}
+
 /*
  * Generate the key (or take the one an interrupted run left), certify
  * it, write the PEM.  See ocsp_int.h.
@@ -182,9 +202,7 @@ ca_ocsp_signer_make(struct hsm *hsm, const struct hsmca_config *cfg,
 	const char *uri = config_get(cfg, "ocsp.signer_key");
 	struct hsmca_err kerr = { 0 };
 	struct hsm_key *key = NULL;
-	X509 *x = NULL;
-	char label[128], path[PATH_MAX], *pem = NULL;
-	size_t pemlen = 0;
+	char label[128], path[PATH_MAX];
 	int rc;
 
 	if (uri_label(uri, label, sizeof(label)) != 0)
@@ -217,14 +235,8 @@ ca_ocsp_signer_make(struct hsm *hsm, const struct hsmca_config *cfg,
 		    hsm_key_type_name(hsm_key_type(key)), label);
 		goto out;
 	}
-	if ((rc = signer_cert_make(cfg, hsm_key_public(key), issuing_key,
-	    issuing, now, &x, err)) != 0 ||
-	    (rc = pem_of(x, &pem, &pemlen, err)) != 0)
-		goto out;
-	rc = ca_file_write(path, pem, pemlen, 0644, err);
+	rc = certify_write(cfg, path, key, issuing_key, issuing, now, err);
 out:
-	free(pem);
-	X509_free(x);
 	hsm_key_free(key);
 	return rc;
 }
@@ -304,4 +316,36 @@ out:
 	X509_free(x);
 	hsm_key_free(key);
 	return rc;
+}
+
+/*
+ * A new certificate for the signer key in use.  See ocsp_int.h.
+ */
+int
+ocsp_signer_renew(struct ca *ca, const struct hsmca_config *cfg,
+    int64_t now, struct hsmca_err *err)
+{
+	struct ca_ocsp *o = ca->ocsp;
+	X509 *x = NULL, *old;
+	char path[PATH_MAX];
+	int rc;
+
+	if (config_get_path(cfg, "ocsp.signer_cert", ca->state_dir, path,
+	    sizeof(path)) != 0)
+		return hsmca_err_set(err, HSMCA_EINVAL, "config",
+		    "ocsp.signer_cert is not set or too long");
+	if ((rc = certify_write(cfg, path, o->key, ca->issuing_key,
+	    ca->issuing, now, err)) != 0 ||
+	    (rc = cert_load(path, &x, err)) != 0)
+		return rc;
+	/* Every signature is made under one of these two locks. */
+	pthread_mutex_lock(&o->sign_mu);
+	pthread_mutex_lock(&o->unknown_mu);
+	old = o->cert;
+	o->cert = x;
+	o->cert_not_after = ca_asn1_time(X509_get0_notAfter(x));
+	pthread_mutex_unlock(&o->unknown_mu);
+	pthread_mutex_unlock(&o->sign_mu);
+	X509_free(old);
+	return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * tools/cmd_ocsp.c - `hsmca ocsp init-signer | refresh`: create the
- * delegated OCSP signer of a CA made without one, and sign the
- * pre-signed OCSP responses that are missing or due now.
+ * tools/cmd_ocsp.c - `hsmca ocsp init-signer | renew-signer | refresh`:
+ * create the delegated OCSP signer of a CA made without one, certify
+ * its key anew, and sign the pre-signed OCSP responses that are missing
+ * or due now.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +14,8 @@
 #include "tools/cli.h"
 
 static const char usage_line[] =
-    "hsmca ocsp init-signer | refresh [--budget N] [--state DIR] "
+    "hsmca ocsp init-signer | renew-signer | refresh [--budget N] "
+    "[--state DIR] "
     "[--set KEY=VALUE]...";
 
 #define DEFAULT_BUDGET 100000
@@ -26,6 +28,9 @@ help(void)
 	    "             none: a key pair in the token (ocsp.signer_key) and\n"
 	    "             its certificate from the issuing CA, written to\n"
 	    "             ocsp.signer_cert.  Refused (exit 7) when it exists.\n"
+	    "renew-signer a new certificate for the signer key, valid from now\n"
+	    "             for a year (or until the issuing CA ends); renew it\n"
+	    "             well before ocsp.pem expires: it caps nextUpdate.\n"
 	    "refresh      sign the OCSP responses of unexpired certificates\n"
 	    "             that have none, whose status changed, or that are\n"
 	    "             past half their validity; prints \"signed N\".\n\n"
@@ -36,8 +41,10 @@ help(void)
 	    CLI_EXIT_HELP);
 }
 
+enum action { ACT_INIT, ACT_RENEW, ACT_REFRESH };
+
 static int
-run(struct cli_opts *o, bool init, size_t budget)
+run(struct cli_opts *o, enum action act, size_t budget)
 {
 	struct hsmca_err err = { 0 };
 	struct hsmca_config *cfg = NULL;
@@ -48,10 +55,14 @@ run(struct cli_opts *o, bool init, size_t budget)
 
 	if ((rc = cli_ca_open(o, &now_slot, &ca, &cfg, &err)) != 0)
 		goto out;
-	if (init) {
+	if (act == ACT_INIT) {
 		if ((rc = ca_ocsp_init_signer(ca, cfg, &err)) != 0)
 			goto out;
 		printf("OCSP signer created\n");
+	} else if (act == ACT_RENEW) {
+		if ((rc = ca_ocsp_renew_signer(ca, cfg, &err)) != 0)
+			goto out;
+		printf("OCSP signer certificate renewed\n");
 	} else {
 		if ((rc = ca_ocsp_tick(ca, ca_now(ca), budget, &n, &err)) != 0)
 			goto out;
@@ -76,7 +87,7 @@ cmd_ocsp(int argc, char **argv)
 	};
 	struct cli_opts o = { 0 };
 	long long budget = DEFAULT_BUDGET;
-	bool init;
+	enum action act;
 	char *end;
 	int ch, rc;
 
@@ -103,13 +114,16 @@ cmd_ocsp(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(usage_line,
-		    "expected \"init-signer\" or \"refresh\"");
+		    "expected \"init-signer\", \"renew-signer\" or "
+		    "\"refresh\"");
 	if (strcmp(argv[optind], "init-signer") == 0)
-		init = true;
+		act = ACT_INIT;
+	else if (strcmp(argv[optind], "renew-signer") == 0)
+		act = ACT_RENEW;
 	else if (strcmp(argv[optind], "refresh") == 0)
-		init = false;
+		act = ACT_REFRESH;
 	else
 		return cli_usage_error(usage_line, "unknown action \"%s\"",
 		    argv[optind]);
-	return run(&o, init, (size_t)budget);
+	return run(&o, act, (size_t)budget);
 }

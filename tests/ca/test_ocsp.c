@@ -517,6 +517,51 @@ test_concurrent_due(void **state)
 	assert_int_equal(sigs(E.ca), s0 + 1);
 }
 
+/* The signer certificate renewed at a later time: a new serial and
+ * validity, on disk and in the next responses. */
+static void
+test_renew_signer(void **state)
+{
+	struct hsmca_err err = { 0 };
+	char path[PATH_MAX + 32];
+	const unsigned char *p;
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *bs;
+	X509 *before, *after, *in_resp;
+	struct got g;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ocsp.pem", E.dir);
+	assert_non_null(fp = fopen(path, "r"));
+	before = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	E.now += 30 * 86400;
+	assert_int_equal(ca_ocsp_renew_signer(E.ca, E.cfg, &err), 0);
+	assert_non_null(fp = fopen(path, "r"));
+	after = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(before),
+	    X509_get0_serialNumber(after)), 0);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(before),
+	    X509_get0_pubkey(after)), 1);
+	assert_true(ASN1_TIME_compare(X509_get0_notAfter(before),
+	    X509_get0_notAfter(after)) < 0);
+	respond(E.ca, leaf[1], EVP_sha1(), &g);	/* due: re-signed */
+	p = g.der;
+	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)g.len);
+	bs = OCSP_response_get1_basic(resp);
+	assert_non_null(bs);
+	in_resp = sk_X509_value(OCSP_resp_get0_certs(bs), 0);
+	assert_int_equal(X509_cmp(in_resp, after), 0);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	X509_free(before);
+	X509_free(after);
+}
+
 /* Many new certificates: the tick keeps to its budget across chunks
  * and stores each chunk in one commit. */
 static void
@@ -674,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_unknown_cache),
 		cmocka_unit_test(test_tick_many),
 		cmocka_unit_test(test_concurrent_due),
+		cmocka_unit_test(test_renew_signer),
 	};
 	int rc = 0;
 
