@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <pthread.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -415,6 +416,142 @@ test_restart_requeues(void **state)
 	EVP_PKEY_free(acct);
 }
 
+#define NRACE 4
+
+struct racer {
+	pthread_t t;
+	EVP_PKEY *key;
+	const char *kid;	/* NULL: newAccount with jwk */
+	const char *url;
+	const char *payload;
+	long status;
+	char *location;
+};
+
+/* One request on the racer's own client (clients are not shared). */
+static void *
+race_one(void *arg)
+{
+	struct racer *r = arg;
+	struct ac c;
+	struct ac_resp resp;
+
+	ac_init(&c, F.base);
+	if (ac_post(&c, r->key, r->kid, r->url, r->payload, &resp) == 0) {
+		r->status = resp.status;
+		r->location = ac_header(&resp, "Location");
+	}
+	ac_resp_free(&resp);
+	return NULL;
+}
+
+static void
+race(struct racer *rs)
+{
+	int i;
+
+	for (i = 0; i < NRACE; i++)
+		assert_int_equal(pthread_create(&rs[i].t, NULL, race_one,
+		    &rs[i]), 0);
+	for (i = 0; i < NRACE; i++)
+		pthread_join(rs[i].t, NULL);
+}
+
+/* The same key registered at once from several connections: one
+ * account (one 201, the others 200 with the same Location). */
+static void
+test_concurrent_new_account(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	struct racer rs[NRACE];
+	char url[256];
+	int i, created = 0;
+
+	(void)state;
+	afx_url(&F, url, sizeof(url), "/acme/new-account");
+	memset(rs, 0, sizeof(rs));
+	for (i = 0; i < NRACE; i++) {
+		rs[i].key = k;
+		rs[i].url = url;
+		rs[i].payload = "{\"termsOfServiceAgreed\":true}";
+	}
+	race(rs);
+	for (i = 0; i < NRACE; i++) {
+		assert_true(rs[i].status == 201 || rs[i].status == 200);
+		created += rs[i].status == 201;
+		assert_non_null(rs[i].location);
+		assert_string_equal(rs[i].location, rs[0].location);
+	}
+	assert_int_equal(created, 1);
+	for (i = 0; i < NRACE; i++)
+		free(rs[i].location);
+	EVP_PKEY_free(k);
+}
+
+static int
+count_cert(const struct store_cert *c, void *arg)
+{
+	(*(size_t *)arg)++;
+	(void)c;
+	return 0;
+}
+
+/* One ready order finalized at once from several connections: exactly
+ * one certificate, the other requests orderNotReady. */
+static void
+test_concurrent_finalize(void **state)
+{
+	static const char *const sans[] = { "DNS:localhost", NULL };
+	EVP_PKEY *acct = t_key("ec:P-256"), *ck = t_key("ec:P-256");
+	struct store_cert_filter flt;
+	struct racer rs[NRACE];
+	char *kid, *ourl, *b64, *payload;
+	unsigned char *der;
+	size_t len, ncerts = 0;
+	json_t *order;
+	int i, ok = 0;
+	int64_t acct_id;
+
+	(void)state;
+	assert_int_equal(afx_account(&F, acct, &kid), 0);
+	assert_int_equal(afx_order(&F, acct, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+	assert_int_equal(afx_authorize(&F, acct, kid, order, false), 0);
+	der = t_csr(ck, NULL, sans, &len);
+	b64 = ac_b64(der, len);
+	payload = malloc(strlen(b64) + 16);
+	sprintf(payload, "{\"csr\":\"%s\"}", b64);
+	memset(rs, 0, sizeof(rs));
+	for (i = 0; i < NRACE; i++) {
+		rs[i].key = acct;
+		rs[i].kid = kid;
+		rs[i].url = json_string_value(json_object_get(order,
+		    "finalize"));
+		rs[i].payload = payload;
+	}
+	race(rs);
+	for (i = 0; i < NRACE; i++) {
+		assert_true(rs[i].status == 200 || rs[i].status == 400);
+		ok += rs[i].status == 200;
+		free(rs[i].location);
+	}
+	assert_int_equal(ok, 1);
+	acct_id = strtoll(strrchr(kid, '/') + 1, NULL, 10);
+	memset(&flt, 0, sizeof(flt));
+	flt.account_id = (uint64_t)acct_id;
+	assert_int_equal(store_cert_list(ca_store(F.ca), &flt, count_cert,
+	    &ncerts, NULL), 0);
+	assert_int_equal(ncerts, 1);
+	free(payload);
+	free(b64);
+	free(der);
+	free(ourl);
+	free(kid);
+	json_decref(order);
+	EVP_PKEY_free(acct);
+	EVP_PKEY_free(ck);
+}
+
 /* After all of the above, `hsmca db check` finds the store consistent. */
 static void
 test_db_check(void **state)
@@ -438,6 +575,8 @@ main(void)
 		cmocka_unit_test(test_account_algorithms),
 		cmocka_unit_test(test_restart_mid_order),
 		cmocka_unit_test(test_restart_requeues),
+		cmocka_unit_test(test_concurrent_new_account),
+		cmocka_unit_test(test_concurrent_finalize),
 		cmocka_unit_test(test_db_check),
 	};
 
