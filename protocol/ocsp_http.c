@@ -91,8 +91,10 @@ answer(struct http_req *req, struct ca *ca, const unsigned char *der,
 	 * Client mistakes and "not set up" would flood the log at request
 	 * rate: debug.  Token and store failures: error.
 	 */
-	if (err.code == HSMCA_EINVAL || err.code == HSMCA_EPOLICY ||
-	    err.code == HSMCA_ENOTFOUND)
+	if (err.code != 0 && err.type != NULL &&
+	    (strcmp(err.type, "malformed") == 0 ||
+	    strcmp(err.type, "unauthorized") == 0 ||
+	    (strcmp(err.type, "ocsp") == 0 && err.code == HSMCA_ENOTFOUND)))
 		log_debug("ocsp: %s", err.detail);
 	else if (err.code != 0)
 		log_error("ocsp: %s: %s", err.type ? err.type : "error",
