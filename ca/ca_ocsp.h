@@ -22,6 +22,9 @@
  *  - issuerNameHash/issuerKeyHash of another CA: unauthorized;
  *  - a serial that cannot be an RFC 5280 serial (not positive, over 20
  *    octets): malformedRequest;
+ *  - a serial this CA never issued: "unknown", signed on demand and
+ *    cached in memory (not stored); beyond 50 new ones a second the
+ *    answer is tryLater, so random serials cannot keep the token busy;
  *  - no nonce (pre-signed); request signatures are ignored;
  *  - revoked with reason unspecified carries no revocationReason (as
  *    the CRL leaves out reasonCode);

@@ -352,7 +352,9 @@ unknown_slot(const unsigned char *serial, size_t len, enum ca_ocsp_hash h)
  * answers are not stored (the store holds only what the CA issued), but
  * kept in a small direct-mapped memory cache so that a client polling
  * one unknown serial costs one signature per half validity; a flood of
- * random serials can evict entries, never grow memory.
+ * random serials can evict entries, never grow memory, and gets at most
+ * OCSP_UNKNOWN_PER_SEC signatures a second: beyond that, returns 1
+ * (answer tryLater) without signing.
  */
 static int
 respond_unknown(struct ca *ca, const struct ca_ocsp_req *rq, int64_t now,
@@ -378,6 +380,18 @@ respond_unknown(struct ca *ca, const struct ca_ocsp_req *rq, int64_t now,
 		rc = 0;
 		goto out;
 	}
+	if (o->unknown_sec != now) {
+		o->unknown_sec = now;
+		o->unknown_signed = 0;
+	}
+	if (o->unknown_signed >= OCSP_UNKNOWN_PER_SEC) {
+		hsmca_err_set(err, HSMCA_EPOLICY, "unauthorized",
+		    "OCSP: more than %d unknown serials this second; "
+		    "answered tryLater", OCSP_UNKNOWN_PER_SEC);
+		rc = 1;
+		goto out;
+	}
+	o->unknown_signed++;
 	if ((rc = ocsp_sign(ca, rq->serial, rq->serial_len, rq->hash, NULL,
 	    now, &der, &len, &tu, &nu, err)) != 0)
 		goto out;
@@ -455,10 +469,12 @@ ca_ocsp_respond(struct ca *ca, const unsigned char *der, size_t len,
 		atomic_fetch_add(&o->served_stored, 1);
 		return l.emit_rc;
 	}
-	if (!l.known)
+	if (!l.known) {
 		rc = respond_unknown(ca, &rq, now, &ans, emit, arg, &emit_rc,
 		    err);
-	else
+		if (rc == 1)
+			return emit_error(CA_OCSP_TRY_LATER, &ans, emit, arg);
+	} else
 		rc = refresh_one(ca, rq.serial, rq.serial_len, rq.hash, now,
 		    emit, arg, &emit_rc, err);
 	/* A certificate stored between the two lookups is answered next

@@ -14,8 +14,11 @@
 #include "ca/ca_ocsp.h"
 #include "store/store_ocsp.h"
 
-/* Unknown serials: a direct-mapped cache of signed "unknown" answers. */
+/* Unknown serials: a direct-mapped cache of signed "unknown" answers,
+ * and at most this many new ones signed per second (then tryLater), so
+ * a flood of random serials cannot keep the token busy. */
 #define OCSP_UNKNOWN_SLOTS 256
+#define OCSP_UNKNOWN_PER_SEC 50
 
 struct ocsp_unknown {
 	unsigned char serial[STORE_SERIAL_MAX];
@@ -45,6 +48,8 @@ struct ca_ocsp {
 	pthread_mutex_t sign_mu;
 	pthread_mutex_t unknown_mu;
 	struct ocsp_unknown unknown[OCSP_UNKNOWN_SLOTS];
+	int64_t unknown_sec;		/* the second unknown_signed counts */
+	unsigned unknown_signed;
 	atomic_ullong signatures, served_stored, served_unknown;
 };
 

@@ -618,6 +618,20 @@ test_unknown_cache(void **state)
 	assert_int_equal(ca_ocsp_tick(E.ca, E.now, 10, &n, &err), 0);
 	assert_int_equal(store_cert_exists(ca_store(E.ca),
 	    (const unsigned char *)"\x4d", 1), 0);
+	/* Fifty new unknown serials a second are signed, then tryLater. */
+	E.now += 1;
+	s0 = sigs(E.ca);
+	for (int i = 0; i < 51; i++) {
+		ASN1_INTEGER_set(X509_get_serialNumber(stranger), 1000 + i);
+		respond(E.ca, stranger, EVP_sha1(), &g);
+		assert_int_equal(g.ans.rstatus, i < 50 ? 0 : CA_OCSP_TRY_LATER);
+	}
+	assert_int_equal(sigs(E.ca), s0 + 50);
+	/* The next second they are answered again. */
+	E.now += 1;
+	respond(E.ca, stranger, EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, 0);
+	assert_int_equal(g.ans.cert_status, 2);
 	X509_free(stranger);
 	EVP_PKEY_free(k);
 }
