@@ -120,7 +120,7 @@ hsmcad_listen_port(const char *listen, const char *key, uint16_t *port,
 	long v;
 
 	if (listen == NULL || (c = strrchr(listen, ':')) == NULL ||
-	    c[1] == '\0')
+	    c[1] < '0' || c[1] > '9')
 		return hsmca_err_set(err, HSMCA_EINVAL, "config",
 		    "%s \"%s\": expected host:port", key, listen ? listen : "");
 	errno = 0;
