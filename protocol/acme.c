@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+
 #include "common/log.h"
 #include "protocol/acme_int.h"
 
@@ -86,6 +88,31 @@ out:
 	return rc;
 }
 
+/* The issuing CA certificate as PEM, the tail of every chain served. */
+static int
+issuing_pem(struct acme *a, struct hsmca_err *err)
+{
+	BIO *b;
+	char *data;
+	long n;
+	int rc = HSMCA_ENOMEM;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509(b, ca_issuing_cert(a->ca)) != 1 ||
+	    (n = BIO_get_mem_data(b, &data)) <= 0 ||
+	    (a->issuing_pem = malloc((size_t)n)) == NULL)
+		goto out;
+	memcpy(a->issuing_pem, data, (size_t)n);
+	a->issuing_pem_len = (size_t)n;
+	rc = 0;
+out:
+	BIO_free(b);
+	if (rc != 0)
+		hsmca_err_set(err, rc, "serverInternal",
+		    "acme: cannot encode the issuing CA certificate");
+	return rc;
+}
+
 static void
 routes_fill(struct acme *a)
 {
@@ -143,6 +170,7 @@ acme_new(struct ca *ca, const struct hsmca_config *cfg, const char *state_dir,
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->kc_mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	a->ca = ca;
 	a->st = ca_store(ca);
@@ -181,7 +209,8 @@ acme_new(struct ca *ca, const struct hsmca_config *cfg, const char *state_dir,
 	}
 	if ((rc = validator_new(cfg, state_dir, &a->validator, err)) != 0)
 		goto fail;
-	if ((rc = directory_build(a, cfg, err)) != 0)
+	if ((rc = directory_build(a, cfg, err)) != 0 ||
+	    (rc = issuing_pem(a, err)) != 0)
 		goto fail;
 	routes_fill(a);
 	*out = a;
@@ -265,6 +294,9 @@ acme_free(struct acme *a)
 	free(a->directory);
 	free(a->tos);
 	free(a->finalizing);
+	free(a->issuing_pem);
+	acme_keycache_free(a);
+	pthread_mutex_destroy(&a->kc_mu);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
 	free(a);

@@ -4,6 +4,7 @@
  * issuing CA certificate; revocation goes through ca_revoke(), the one
  * revocation core.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,36 +14,34 @@
 #include "ca/ca_revoke.h"
 #include "protocol/acme_int.h"
 
-/* Leaf DER then the issuing CA, as PEM, into a memory BIO. */
+/*
+ * The leaf then the issuing CA, as PEM.  The stored DER is wrapped as it
+ * is (PEM_write_bio of the bytes, no decode): it was checked when
+ * issued.
+ */
 static int
 chain_pem(struct acme *a, const unsigned char *der, size_t len, char **out,
     size_t *outlen)
 {
-	const unsigned char *p = der;
-	X509 *leaf = NULL;
 	BIO *b = NULL;
 	char *data;
 	long n;
 	int rc = HSMCA_ENOMEM;
 
 	*out = NULL;
-	if ((leaf = d2i_X509(NULL, &p, (long)len)) == NULL ||
-	    p != der + len) {
-		rc = HSMCA_EIO;
-		goto out;
-	}
+	if (len == 0 || len > LONG_MAX)
+		return HSMCA_EIO;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_X509(b, leaf) != 1 ||
-	    PEM_write_bio_X509(b, ca_issuing_cert(a->ca)) != 1)
+	    PEM_write_bio(b, PEM_STRING_X509, "", der, (long)len) <= 0)
 		goto out;
 	n = BIO_get_mem_data(b, &data);
-	if (n <= 0 || (*out = malloc((size_t)n)) == NULL)
+	if (n <= 0 || (*out = malloc((size_t)n + a->issuing_pem_len)) == NULL)
 		goto out;
 	memcpy(*out, data, (size_t)n);
-	*outlen = (size_t)n;
+	memcpy(*out + n, a->issuing_pem, a->issuing_pem_len);
+	*outlen = (size_t)n + a->issuing_pem_len;
 	rc = 0;
 out:
-	X509_free(leaf);
 	BIO_free(b);
 	return rc;
 }

@@ -24,6 +24,7 @@
 #define ACME_ROUTES 11
 #define ACME_TOKEN_BYTES 32
 #define ACME_RETRY_AFTER "1"
+#define ACME_KEYCACHE 1024		/* parsed account keys kept */
 
 /* Account statuses (RFC 8555 7.1.2). */
 enum acme_acct_status {
@@ -52,6 +53,12 @@ struct acme_eab_key {
 	size_t key_len;
 };
 
+struct acme_keyslot {
+	uint64_t id;
+	char thumb[STORE_ACME_THUMB_LEN + 1];
+	EVP_PKEY *key;			/* NULL: empty slot */
+};
+
 struct acme_job {
 	uint64_t authz_id;
 	unsigned idx;
@@ -67,6 +74,10 @@ struct acme {
 	char *directory;		/* JSON text, built once */
 	size_t directory_len;
 	struct http_route routes[ACME_ROUTES];
+	char *issuing_pem;		/* the issuing CA certificate, PEM */
+	size_t issuing_pem_len;
+	pthread_mutex_t kc_mu;		/* guards keycache */
+	struct acme_keyslot keycache[ACME_KEYCACHE];
 
 	/* configuration, read once */
 	char *tos;			/* NULL: none */
@@ -207,6 +218,11 @@ int acme_eab_check(struct acme *a, const json_t *eab, EVP_PKEY *acct_key,
 int acme_workers_start(struct acme *a, struct hsmca_err *err);
 void acme_workers_stop(struct acme *a);
 void acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx);
+
+/* acme_keycache.c: the parsed key of an account (new reference). */
+int acme_account_key(struct acme *a, const struct store_acme_account *acct,
+    EVP_PKEY **out, struct hsmca_err *err);
+void acme_keycache_free(struct acme *a);
 
 /* Handlers (route args are the struct acme). */
 int acme_h_directory(struct http_req *req, void *arg);

@@ -65,8 +65,7 @@ kid_account(struct acme *a, const char *kid, struct acme_post *p,
 		    "RFC 8555 7.3.6: account %llu is %s", (unsigned long long)id,
 		    p->acct->status == ACME_ACCT_DEACTIVATED ? "deactivated" :
 		    "revoked");
-	rc = jwk_parse_text(p->acct->jwk, strlen(p->acct->jwk), &p->acct_key,
-	    err);
+	rc = acme_account_key(a, p->acct, &p->acct_key, err);
 	if (rc != 0)
 		return hsmca_err_set(err, HSMCA_EIO, "store",
 		    "acme: stored key of account %llu does not parse",
