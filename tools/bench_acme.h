@@ -30,7 +30,9 @@
 #define BACME_POLL_MS		10	/* poll interval without Retry-After */
 #define BACME_POLL_CAP_MS	50	/* Retry-After is honoured up to this */
 #define BACME_POLL_LIMIT_S	60	/* give up polling one object */
-#define BACME_HTTP_TIMEOUT_S	30	/* one HTTP exchange */
+/* RFC 8555 6.7: the namespace of ACME problem types. */
+#define BACME_ERR_PREFIX	"urn:ietf:params:acme:error:"
+#define BACME_HTTP_TIMEOUT_S	10	/* one HTTP exchange, on loopback */
 
 /* --- http-01 responder --------------------------------------------- */
 

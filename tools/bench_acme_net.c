@@ -18,7 +18,6 @@
 
 #include "tools/bench_acme.h"
 
-#define ACME_ERR_PREFIX "urn:ietf:params:acme:error:"
 
 /* Per-exchange state the header callback fills. */
 struct hdrs {
@@ -201,7 +200,7 @@ is_bad_nonce(const struct bacme_client *c)
 	doc = json_loadb(c->resp.body, c->resp.len, JSON_REJECT_DUPLICATES,
 	    NULL);
 	type = json_string_value(json_object_get(doc, "type"));
-	bad = type != NULL && strcmp(type, ACME_ERR_PREFIX "badNonce") == 0;
+	bad = type != NULL && strcmp(type, BACME_ERR_PREFIX "badNonce") == 0;
 	json_decref(doc);
 	return bad;
 }

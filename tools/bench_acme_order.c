@@ -16,6 +16,7 @@
 
 #include "tools/bench_acme.h"
 
+
 /* JSON `doc` as compact text; NULL when out of memory.  Steals `doc`. */
 static char *
 dump(json_t *doc)
@@ -76,15 +77,20 @@ why_invalid(json_t *doc, char *out, size_t outsz)
 	json_t *e = json_object_get(doc, "error"), *ch;
 	size_t i;
 
-	if (e == NULL)
+	if (e == NULL) {
 		json_array_foreach(json_object_get(doc, "challenges"), i, ch)
 			if ((e = json_object_get(ch, "error")) != NULL)
 				break;
-	snprintf(out, outsz, "%s: %s",
-	    json_string_value(json_object_get(e, "type")) ?
-	    json_string_value(json_object_get(e, "type")) : "(no error type)",
-	    json_string_value(json_object_get(e, "detail")) ?
-	    json_string_value(json_object_get(e, "detail")) : "");
+	}
+	const char *type = json_string_value(json_object_get(e, "type"));
+	const char *detail = json_string_value(json_object_get(e, "detail"));
+
+	/* The detail has little room: drop the common URN prefix. */
+	if (type != NULL && strncmp(type, BACME_ERR_PREFIX,
+	    strlen(BACME_ERR_PREFIX)) == 0)
+		type += strlen(BACME_ERR_PREFIX);
+	snprintf(out, outsz, "%s: %s", type ? type : "(no error type)",
+	    detail ? detail : "");
 }
 
 /*
@@ -111,7 +117,7 @@ poll_valid(struct bacme_client *c, const char *url, const char *what,
 		if (strcmp(st, "invalid") == 0) {
 			why_invalid(*doc, why, sizeof(why));
 			return hsmca_err_set(err, HSMCA_EINVAL, "protocol",
-			    "%s %s is invalid: %s", what, url, why);
+			    "%s is invalid: %s", what, why);
 		}
 		if (now_s() > deadline)
 			return hsmca_err_set(err, HSMCA_EIO, "io",

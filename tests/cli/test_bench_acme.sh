@@ -58,7 +58,7 @@ grep -qx 'errors: 3' "$WORK/bad.out" ||
     fail "want errors: 3: $(cat "$WORK/bad.out")"
 grep -qx 'orders completed: 0 of 3' "$WORK/bad.out" ||
     fail "failed orders counted as completed"
-grep -q 'error: order 0 (o0-w0.bench.test): protocol: .* is invalid' \
+grep -q "error: order 0 (o0-w0.bench.test): protocol: authorization is invalid: connection: " \
     "$WORK/bad.err" || fail "order failure not printed: $(cat "$WORK/bad.err")"
 grep -q 'run had 3 error(s)' "$WORK/bad.err" ||
     fail "no summary of the errors on stderr"
