@@ -9,11 +9,13 @@
 # built there first through setup.sh unless --no-build.
 #
 # Starts pebble-challtestsrv as the DNS server on loopback (every name
-# resolves to 127.0.0.1, no AAAA), then Pebble (no validation sleep, no
-# deliberate badNonce, no authorization reuse) and runs the generator R
-# times; stops Pebble, starts `hsmcad --ephemeral` (durable store writes,
-# real http-01 validation through the same DNS server) and runs it R
-# times.  Prints each run, the medians and the ratio hsmcad/pebble.
+# resolves to 127.0.0.1, no AAAA), then runs the generator R times
+# against Pebble (no validation sleep, no deliberate badNonce, no
+# authorization reuse; a fresh Pebble for each run, and a failed Pebble
+# run retried at most twice, because Pebble 2.4 can deadlock under
+# concurrent load); then starts `hsmcad --ephemeral` (durable store
+# writes, real http-01 validation through the same DNS server) and runs
+# the generator R times against it.  Prints each run, the medians and the ratio hsmcad/pebble.
 # Rate limits of hsmcad are switched off: Pebble has none.
 #
 # Loopback only, free ports, every wait bounded; the EXIT trap stops
@@ -59,9 +61,14 @@ bench_wait_for() {
 	done
 }
 
-# bench_kill PID: SIGTERM, up to 5 s, then SIGKILL; reap it.
+# bench_kill PID: SIGTERM, up to 5 s, then SIGKILL; reap it and forget
+# it (so a later bench_stop_all cannot hit a recycled pid).
 bench_kill() {
-	local pid="$1" i
+	local pid="$1" i keep=()
+	for i in "${BENCH_PIDS[@]}"; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	BENCH_PIDS=("${keep[@]}")
 	kill "$pid" 2>/dev/null || return 0
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -77,7 +84,6 @@ bench_stop_all() {
 	for pid in "${BENCH_PIDS[@]}"; do
 		bench_kill "$pid"
 	done
-	BENCH_PIDS=()
 }
 
 # bench_tls DIR: a throwaway CA (DIR/ca.pem) and a leaf for localhost
@@ -257,47 +263,75 @@ http01="$(bench_free_ports 1)"
 # One generator run is bounded: a wedged server cannot hold the script.
 run_timeout=$((60 + orders / 2))
 
-# run_series LABEL: R generator runs against $BENCH_DIRECTORY; appends
-# the orders/s figures to the array rates_LABEL.
-run_series() {
-	local label="$1" i out rate
-	for i in $(seq "$runs"); do
-		out="$work/$label.$i.out"
-		if ! timeout "$run_timeout" "$hsmca" bench acme \
-		    --directory "$BENCH_DIRECTORY" --ca-bundle "$BENCH_BUNDLE" \
-		    --orders "$orders" --concurrency "$conc" \
-		    --http01-port "$http01" >"$out" 2>"$out.err"; then
-			echo "bench-acme: $label run $i failed:" >&2
-			cat "$out" "$out.err" >&2
-			exit 1
-		fi
-		rate="$(tail -n1 "$out" | sed -n 's/^orders\/s: //p')"
-		printf '%-7s run %d: %8s orders/s  %s  %s  %s\n' "$label" "$i" \
-		    "$rate" "$(grep '^latency p50' "$out")" \
-		    "$(grep '^latency p99' "$out")" \
-		    "$(grep '^requests' "$out")"
-		eval "rates_$label+=(\"\$rate\")"
-	done
+# run_one LABEL I: one generator run against $BENCH_DIRECTORY; prints
+# its line and sets RATE.  Returns 1 (output kept) when the run failed.
+run_one() {
+	local label="$1" i="$2" out="$work/$1.$2.out"
+	RATE=""
+	if ! timeout "$run_timeout" "$hsmca" bench acme \
+	    --directory "$BENCH_DIRECTORY" --ca-bundle "$BENCH_BUNDLE" \
+	    --orders "$orders" --concurrency "$conc" \
+	    --http01-port "$http01" >"$out" 2>"$out.err"; then
+		return 1
+	fi
+	RATE="$(tail -n1 "$out" | sed -n 's/^orders\/s: //p')"
+	printf '%-7s run %d: %8s orders/s  %s  %s  %s\n' "$label" "$i" \
+	    "$RATE" "$(grep '^latency p50' "$out")" \
+	    "$(grep '^latency p99' "$out")" "$(grep '^requests' "$out")"
+}
+
+# run_failed LABEL I: show why a run failed.
+run_failed() {
+	local out="$work/$1.$2.out"
+	echo "bench-acme: $1 run $2 failed:" >&2
+	cat "$out" >&2
+	head -n 5 "$out.err" >&2
 }
 
 echo "bench-acme: $orders orders, concurrency $conc, $runs runs each;" \
     "$(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-mkdir "$work/dns" "$work/pebble" "$work/hsmcad"
+mkdir "$work/dns" "$work/hsmcad"
 bench_dns_start "$work/dns"
 
+# Pebble 2.4 (Debian) can deadlock in its in-memory store under
+# concurrent requests (every WFE handler stuck acquiring a lock; seen at
+# concurrency 4 and above).  So each run gets a fresh Pebble, and a run
+# that fails is retried with another, at most twice, saying so.
 rates_pebble=()
-bench_pebble_start "$work/pebble" "$http01"
-run_series pebble
-bench_kill "$BENCH_PEBBLE_PID"
+for i in $(seq "$runs"); do
+	for attempt in 1 2 3; do
+		rm -rf "$work/pebble"
+		mkdir "$work/pebble"
+		bench_pebble_start "$work/pebble" "$http01"
+		if run_one pebble "$i"; then
+			bench_kill "$BENCH_PEBBLE_PID"
+			break
+		fi
+		bench_kill "$BENCH_PEBBLE_PID"
+		run_failed pebble "$i"
+		if ((attempt == 3)); then
+			exit 1
+		fi
+		echo "bench-acme: pebble run $i: retrying with a fresh Pebble" >&2
+	done
+	rates_pebble+=("$RATE")
+done
 p_med="$(bench_median "${rates_pebble[@]}")"
 echo "pebble  median: $p_med orders/s"
 if ((pebble_only)); then
 	exit 0
 fi
 
+# One hsmcad for all runs: its store keeps growing, as in service.
 rates_hsmcad=()
 bench_hsmcad_start "$hsmcad" "$work/hsmcad" "$http01"
-run_series hsmcad
+for i in $(seq "$runs"); do
+	if ! run_one hsmcad "$i"; then
+		run_failed hsmcad "$i"
+		exit 1
+	fi
+	rates_hsmcad+=("$RATE")
+done
 bench_kill "$BENCH_HSMCAD_PID"
 h_med="$(bench_median "${rates_hsmcad[@]}")"
 echo "hsmcad  median: $h_med orders/s"
