@@ -64,6 +64,7 @@ struct run {
 	atomic_long errors;		/* orders and accounts failed */
 	atomic_int give_up;
 	double *lat;			/* per order, seconds; <0: not done */
+	double *steps;			/* per order, BACME_NSTEPS seconds */
 	pthread_mutex_t print_lock;
 	struct worker w[BACME_MAX_WORKERS];
 };
@@ -202,7 +203,8 @@ worker_main(void *arg)
 		hsmca_err_clear(&e);
 		snprintf(name, sizeof(name), "o%ld-w%u.%s", i, w->id,
 		    r->domain);
-		if (bacme_order_run(&w->c, r->h01, w->id, name, &e) != 0) {
+		if (bacme_order_run(&w->c, r->h01, w->id, name,
+		    &r->steps[(size_t)i * BACME_NSTEPS], &e) != 0) {
 			snprintf(what, sizeof(what), "order %ld (%.40s)", i,
 			    name);
 			report(r, what, &e);
@@ -236,6 +238,25 @@ percentile(const double *v, size_t n, double p)
 	return v[(k > n ? n : k) - 1];
 }
 
+/* The median of each step over the completed orders, on one line;
+ * `tmp` holds r->orders doubles. */
+static void
+print_steps(const struct run *r, double *tmp)
+{
+	printf("step p50 ms:");
+	for (int s = 0; s < BACME_NSTEPS; s++) {
+		size_t n = 0;
+
+		for (long i = 0; i < r->orders; i++)
+			if (r->lat[i] >= 0)
+				tmp[n++] = r->steps[(size_t)i * BACME_NSTEPS + s];
+		qsort(tmp, n, sizeof(*tmp), cmp_double);
+		printf(" %s %.1f", bacme_step_names[s],
+		    percentile(tmp, n, 0.50) * 1e3);
+	}
+	printf("\n");
+}
+
 /* Print the figures of a finished run; returns the exit code. */
 static int
 print_figures(struct run *r, double accounts_s, double elapsed)
@@ -258,6 +279,8 @@ print_figures(struct run *r, double accounts_s, double elapsed)
 		sum.new_nonce += r->w[i].c.counts.new_nonce;
 		sum.bad_nonce += r->w[i].c.counts.bad_nonce;
 		sum.polls += r->w[i].c.counts.polls;
+		sum.retry_after += r->w[i].c.counts.retry_after;
+		sum.poll_wait_s += r->w[i].c.counts.poll_wait_s;
 	}
 	printf("directory: %s\n", r->directory);
 	printf("concurrency: %u\n", r->conc);
@@ -267,11 +290,16 @@ print_figures(struct run *r, double accounts_s, double elapsed)
 	printf("requests: %lu (newNonce %lu, badNonce retried %lu, "
 	    "polls %lu)\n", sum.requests, sum.new_nonce, sum.bad_nonce,
 	    sum.polls);
+	printf("poll wait: %.1f ms/order (Retry-After on %lu answers)\n",
+	    done > 0 ? sum.poll_wait_s * 1e3 / (double)done : 0,
+	    sum.retry_after);
 	printf("http-01 answered: %lu (404: %lu)\n",
 	    bacme_http01_hits(r->h01), bacme_http01_misses(r->h01));
+
 	printf("elapsed: %.3f s\n", elapsed);
 	printf("latency p50: %.1f ms\n", percentile(sorted, n, 0.50) * 1e3);
 	printf("latency p99: %.1f ms\n", percentile(sorted, n, 0.99) * 1e3);
+	print_steps(r, sorted);
 	printf("orders/s: %.1f\n", elapsed > 0 ? (double)done / elapsed : 0);
 	free(sorted);
 	if (errors == 0 && done == r->orders)
@@ -376,7 +404,9 @@ bench_acme_main(int argc, char **argv)
 	pthread_mutex_init(&r->print_lock, NULL);
 	pthread_mutex_init(&r->go_lock, NULL);
 	pthread_cond_init(&r->go_cond, NULL);
-	if ((r->lat = malloc((size_t)orders * sizeof(*r->lat))) == NULL) {
+	if ((r->lat = malloc((size_t)orders * sizeof(*r->lat))) == NULL ||
+	    (r->steps = calloc((size_t)orders * BACME_NSTEPS,
+	    sizeof(*r->steps))) == NULL) {
 		fprintf(stderr, "hsmca bench acme: out of memory\n");
 		goto out;
 	}
@@ -431,6 +461,7 @@ out:
 		pthread_mutex_destroy(&r->go_lock);
 		pthread_mutex_destroy(&r->print_lock);
 		free(r->lat);
+		free(r->steps);
 		free(r);
 	}
 	if (curl_up)

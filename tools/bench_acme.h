@@ -77,6 +77,8 @@ struct bacme_counts {
 	unsigned long new_nonce;	/* HEAD newNonce (no nonce at hand) */
 	unsigned long bad_nonce;	/* badNonce answers retried once */
 	unsigned long polls;		/* POST-as-GET of a pending object */
+	unsigned long retry_after;	/* answers with Retry-After */
+	double poll_wait_s;		/* time slept before polls */
 };
 
 /* The last response: status, the headers the flows read, the body. */
@@ -134,10 +136,26 @@ int bacme_resp_json(const struct bacme_client *c, const char *what,
     json_t **out, struct hsmca_err *err);
 
 /* Sleep before the next poll: Retry-After of the last response, capped
- * at BACME_POLL_CAP_MS; BACME_POLL_MS without one. */
-void bacme_poll_wait(const struct bacme_client *c);
+ * at BACME_POLL_CAP_MS; BACME_POLL_MS without one.  Counts the time
+ * slept in c->counts. */
+void bacme_poll_wait(struct bacme_client *c);
 
 /* --- flows --------------------------------------------------------- */
+
+/* The steps of one order, timed separately to show where time goes. */
+enum bacme_step {
+	BACME_STEP_NEW_ORDER,	/* POST newOrder */
+	BACME_STEP_AUTHZ,	/* POST-as-GET the authorization */
+	BACME_STEP_CHALLENGE,	/* publish the token, POST the challenge */
+	BACME_STEP_VALIDATION,	/* polling the authorization to valid */
+	BACME_STEP_FINALIZE,	/* key, CSR, POST finalize */
+	BACME_STEP_ISSUANCE,	/* polling the order to valid */
+	BACME_STEP_DOWNLOAD,	/* POST-as-GET and check the certificate */
+	BACME_NSTEPS
+};
+
+/* Short names of the steps, for the figures. */
+extern const char *const bacme_step_names[BACME_NSTEPS];
 
 /* newAccount for c->key with the terms agreed; sets c->kid. */
 int bacme_account_new(struct bacme_client *c, struct hsmca_err *err);
@@ -146,9 +164,11 @@ int bacme_account_new(struct bacme_client *c, struct hsmca_err *err);
  * One complete issuance for the dns name `name`: newOrder, the
  * authorization, http-01 through slot `slot` of `h`, finalize with a
  * fresh P-256 key, polling to valid, and the certificate downloaded and
- * checked (it names `name` and carries the CSR's key).
+ * checked (it names `name` and carries the CSR's key).  The seconds each
+ * step took go into steps[] (filled only on success).
  */
 int bacme_order_run(struct bacme_client *c, struct bacme_http01 *h,
-    unsigned slot, const char *name, struct hsmca_err *err);
+    unsigned slot, const char *name, double steps[BACME_NSTEPS],
+    struct hsmca_err *err);
 
 #endif

@@ -80,6 +80,7 @@ on_header(char *buf, size_t size, size_t nitems, void *arg)
 		if (copy_value(r->location, sizeof(r->location), v, vn) != 0)
 			h->overflow = 1;
 	} else if (header_is(buf, n, "Retry-After", &v, &vn)) {
+		h->c->counts.retry_after++;
 		/* Delta-seconds only; an HTTP-date is above our cap anyway. */
 		if (copy_value(tmp, sizeof(tmp), v, vn) == 0 &&
 		    tmp[0] >= '0' && tmp[0] <= '9')
@@ -287,7 +288,7 @@ bacme_resp_json(const struct bacme_client *c, const char *what,
 
 /* Sleep before polling again. */
 void
-bacme_poll_wait(const struct bacme_client *c)
+bacme_poll_wait(struct bacme_client *c)
 {
 	long ms = BACME_POLL_MS;
 	struct timespec ts;
@@ -298,6 +299,7 @@ bacme_poll_wait(const struct bacme_client *c)
 		ms = BACME_POLL_CAP_MS;
 	if (ms <= 0)
 		return;
+	c->counts.poll_wait_s += (double)ms / 1e3;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)

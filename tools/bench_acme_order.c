@@ -17,6 +17,11 @@
 #include "tools/bench_acme.h"
 
 
+const char *const bacme_step_names[BACME_NSTEPS] = {
+	"newOrder", "authz", "challenge", "validation", "finalize",
+	"issuance", "download",
+};
+
 /* JSON `doc` as compact text; NULL when out of memory.  Steals `doc`. */
 static char *
 dump(json_t *doc)
@@ -67,6 +72,16 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Charge the time since *t to *step and restart the lap. */
+static void
+lap(double *t, double *step)
+{
+	double now = now_s();
+
+	*step = now - *t;
+	*t = now;
 }
 
 /* The "error" member of an object, or of its first challenge with one,
@@ -289,7 +304,8 @@ pick_http01(json_t *authz, const char *url, char *token, size_t tokensz,
 /* Steps 2-4: authorize `name` through the http-01 challenge. */
 static int
 authorize(struct bacme_client *c, struct bacme_http01 *h, unsigned slot,
-    const char *authz_url, struct hsmca_err *err)
+    const char *authz_url, double *t, double steps[BACME_NSTEPS],
+    struct hsmca_err *err)
 {
 	json_t *authz = NULL, *chal = NULL;
 	char token[BACME_MAX_TOKEN], chal_url[BACME_MAX_URL];
@@ -300,6 +316,7 @@ authorize(struct bacme_client *c, struct bacme_http01 *h, unsigned slot,
 	if ((rc = post_json(c, authz_url, NULL, "authorization", &authz,
 	    err)) != 0)
 		goto out;
+	lap(t, &steps[BACME_STEP_AUTHZ]);
 	st = json_string_value(json_object_get(authz, "status"));
 	if (st != NULL && strcmp(st, "valid") == 0)
 		goto out;	/* reused; nothing to prove */
@@ -314,12 +331,14 @@ authorize(struct bacme_client *c, struct bacme_http01 *h, unsigned slot,
 	if ((rc = post_json(c, chal_url, json_object(), "challenge", &chal,
 	    err)) != 0)
 		goto out;
+	lap(t, &steps[BACME_STEP_CHALLENGE]);
 	/* A server that validated while answering has nothing to poll. */
 	st = json_string_value(json_object_get(chal, "status"));
 	if (st != NULL && strcmp(st, "valid") == 0)
 		goto out;
 	/* `authz` still says "pending": poll_valid() waits, then fetches. */
-	rc = poll_valid(c, authz_url, "authorization", &authz, err);
+	if ((rc = poll_valid(c, authz_url, "authorization", &authz, err)) == 0)
+		lap(t, &steps[BACME_STEP_VALIDATION]);
 out:
 	if (published)
 		bacme_http01_clear(h, slot);
@@ -331,14 +350,19 @@ out:
 /* One complete issuance for `name`. */
 int
 bacme_order_run(struct bacme_client *c, struct bacme_http01 *h,
-    unsigned slot, const char *name, struct hsmca_err *err)
+    unsigned slot, const char *name, double steps[BACME_NSTEPS],
+    struct hsmca_err *err)
 {
 	json_t *order = NULL, *authzs, *req;
 	EVP_PKEY *key = NULL;
 	char *csr = NULL;
 	char order_url[BACME_MAX_URL], finalize[BACME_MAX_URL];
 	char authz_url[BACME_MAX_URL], cert_url[BACME_MAX_URL];
+	double t = now_s();
 	int rc;
+
+	for (int i = 0; i < BACME_NSTEPS; i++)
+		steps[i] = 0;
 
 	/* 1. newOrder for one dns identifier. */
 	req = json_pack("{s:[{s:s,s:s}]}", "identifiers", "type", "dns",
@@ -354,6 +378,7 @@ bacme_order_run(struct bacme_client *c, struct bacme_http01 *h,
 		goto out;
 	}
 	memcpy(order_url, c->resp.location, sizeof(order_url));
+	lap(&t, &steps[BACME_STEP_NEW_ORDER]);
 	authzs = json_object_get(order, "authorizations");
 	if (json_array_size(authzs) != 1 ||
 	    json_string_value(json_array_get(authzs, 0)) == NULL ||
@@ -371,7 +396,7 @@ bacme_order_run(struct bacme_client *c, struct bacme_http01 *h,
 		goto out;
 
 	/* 2-4. Prove control of the name. */
-	if ((rc = authorize(c, h, slot, authz_url, err)) != 0)
+	if ((rc = authorize(c, h, slot, authz_url, &t, steps, err)) != 0)
 		goto out;
 
 	/* 5. Finalize with a fresh key's CSR, then wait for valid. */
@@ -380,9 +405,12 @@ bacme_order_run(struct bacme_client *c, struct bacme_http01 *h,
 	json_decref(order);
 	order = NULL;
 	if ((rc = post_json(c, finalize, json_pack("{s:s}", "csr", csr),
-	    "finalize", &order, err)) != 0 ||
-	    (rc = poll_valid(c, order_url, "order", &order, err)) != 0)
+	    "finalize", &order, err)) != 0)
 		goto out;
+	lap(&t, &steps[BACME_STEP_FINALIZE]);
+	if ((rc = poll_valid(c, order_url, "order", &order, err)) != 0)
+		goto out;
+	lap(&t, &steps[BACME_STEP_ISSUANCE]);
 	if ((rc = member(order, "certificate", cert_url, sizeof(cert_url),
 	    "valid order", err)) != 0)
 		goto out;
@@ -391,6 +419,7 @@ bacme_order_run(struct bacme_client *c, struct bacme_http01 *h,
 	if ((rc = bacme_post(c, cert_url, NULL, err)) != 0 ||
 	    (rc = check_cert(c, name, key, err)) != 0)
 		goto out;
+	lap(&t, &steps[BACME_STEP_DOWNLOAD]);
 	rc = 0;
 out:
 	free(csr);

@@ -37,6 +37,10 @@ grep -qE '^latency p50: [0-9]+\.[0-9] ms$' "$WORK/ok.out" ||
     fail "no p50 line"
 grep -qE '^latency p99: [0-9]+\.[0-9] ms$' "$WORK/ok.out" ||
     fail "no p99 line"
+grep -qE '^step p50 ms: newOrder [0-9.]+ authz [0-9.]+ challenge [0-9.]+ validation [0-9.]+ finalize [0-9.]+ issuance [0-9.]+ download [0-9.]+$' \
+    "$WORK/ok.out" || fail "no step line"
+grep -qE '^poll wait: [0-9.]+ ms/order \(Retry-After on [0-9]+ answers\)$' \
+    "$WORK/ok.out" || fail "no poll wait line"
 # Every order was validated through the responder: Pebble fetched each
 # key authorization at least once.
 hits="$(sed -n 's/^http-01 answered: \([0-9]*\) .*/\1/p' "$WORK/ok.out")"
