@@ -220,6 +220,7 @@ fail:
 	return rc;
 }
 
+/* The route table; see acme.h. */
 const struct http_route *
 acme_routes(struct acme *a, size_t *n)
 {
@@ -243,6 +244,7 @@ acme_on_reply(struct http_req *req, int status, void *arg)
 	http_reply_header(req, "Link", link);
 }
 
+/* GET/HEAD /directory: the prebuilt directory (RFC 8555 7.1.1). */
 int
 acme_h_directory(struct http_req *req, void *arg)
 {
@@ -272,6 +274,7 @@ requeue(uint64_t authz_id, unsigned idx, void *arg)
 	return 0;
 }
 
+/* Start the workers and requeue unfinished validations; see acme.h. */
 int
 acme_start(struct acme *a, struct hsmca_err *err)
 {
@@ -282,6 +285,7 @@ acme_start(struct acme *a, struct hsmca_err *err)
 	return store_acme_queue_list(a->st, requeue, a, err);
 }
 
+/* Stop the workers and free everything; see acme.h. */
 void
 acme_free(struct acme *a)
 {

@@ -45,6 +45,7 @@ reply_existing(struct acme *a, struct http_req *req, uint64_t id)
 	return rc;
 }
 
+/* POST /acme/new-account (RFC 8555 7.3, 7.3.1, 7.3.4). */
 int
 acme_h_new_account(struct http_req *req, void *arg)
 {
@@ -214,6 +215,7 @@ account_update(struct acme *a, struct acme_post *p, struct hsmca_err *err)
 	return store_write(a->st, acct_write, &w, err);
 }
 
+/* POST /acme/acct/ID and /acme/acct/ID/orders (7.3.2, 7.3.6, 7.1.2.1). */
 int
 acme_h_account(struct http_req *req, void *arg)
 {

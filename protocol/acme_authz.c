@@ -59,6 +59,7 @@ deact_write(struct store_txn *txn, void *arg)
 	return store_acme_authz_put(txn, w->z);
 }
 
+/* POST /acme/authz/ID: read, or deactivate (7.5, 7.5.2). */
 int
 acme_h_authz(struct http_req *req, void *arg)
 {
@@ -169,6 +170,7 @@ start_write(struct store_txn *txn, void *arg)
 	return store_txn_error(txn);
 }
 
+/* POST /acme/chall/ID/N: start the challenge, or read it (7.5.1). */
 int
 acme_h_chall(struct http_req *req, void *arg)
 {

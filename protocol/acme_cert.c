@@ -46,6 +46,7 @@ out:
 	return rc;
 }
 
+/* POST-as-GET /acme/cert/SERIAL: the PEM chain (7.4.2). */
 int
 acme_h_cert(struct http_req *req, void *arg)
 {
@@ -131,6 +132,7 @@ holds_authz(struct acme *a, uint64_t account_id, const struct store_cert *c)
 	return true;
 }
 
+/* POST /acme/revoke-cert (7.6) through ca_revoke(). */
 int
 acme_h_revoke(struct http_req *req, void *arg)
 {

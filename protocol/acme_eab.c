@@ -17,6 +17,7 @@
 
 #define EAB_MAX_KEYS 10000
 
+/* Forget (and wipe) the EAB keys. */
 void
 acme_eab_free(struct acme *a)
 {

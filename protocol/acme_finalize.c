@@ -106,6 +106,7 @@ domains_of(const struct store_acme_order *o, char ***out, size_t *n)
 	return 0;
 }
 
+/* POST /acme/order/ID/finalize of order `o` (the requester's); replies. */
 int
 acme_finalize(struct acme *a, struct http_req *req, struct acme_post *p,
     struct store_acme_order *o)

@@ -136,6 +136,7 @@ ip_check(const char *value, const struct ca_profile *profile,
 	return 0;
 }
 
+/* Check one newOrder identifier; see acme_int.h. */
 int
 acme_ident_check(const json_t *ident, const struct ca_profile *profile,
     struct acme_ident *out, struct hsmca_err *err)
@@ -178,6 +179,7 @@ acme_regdomain(const char *value)
 	return rd != NULL ? rd : name;
 }
 
+/* The valid-authorization index key of an identifier: "dns:x", "ip:x". */
 void
 acme_ident_key(bool ip, bool wildcard, const char *value, char *out,
     size_t len)

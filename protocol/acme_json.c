@@ -7,6 +7,7 @@
 
 #include "protocol/acme_int.h"
 
+/* The account object (7.1.2); a new reference or NULL. */
 json_t *
 acme_account_json(struct acme *a, const struct store_acme_account *acct)
 {
@@ -88,6 +89,7 @@ acme_order_json(struct acme *a, const struct store_acme_order *o, int status,
 	return j;
 }
 
+/* The challenge object (7.1.5) of challenge `idx` of `z`. */
 json_t *
 acme_chall_json(struct acme *a, const struct store_acme_authz *z, size_t idx)
 {
@@ -110,6 +112,7 @@ acme_chall_json(struct acme *a, const struct store_acme_authz *z, size_t idx)
 	return j;
 }
 
+/* The authorization object (7.1.4) as of `now`. */
 json_t *
 acme_authz_json(struct acme *a, const struct store_acme_authz *z, int64_t now)
 {

@@ -11,6 +11,7 @@
 
 #include "protocol/acme_int.h"
 
+/* Drop every cached key. */
 void
 acme_keycache_free(struct acme *a)
 {

@@ -39,6 +39,7 @@ reply_conflict(struct acme *a, struct http_req *req, const char *thumb)
 	return acme_reply_err(req, 409, &err);
 }
 
+/* POST /acme/key-change (RFC 8555 7.3.5). */
 int
 acme_h_key_change(struct http_req *req, void *arg)
 {

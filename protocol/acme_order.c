@@ -166,6 +166,7 @@ reply_limited(struct http_req *req, int64_t retry, struct hsmca_err *err)
 	return acme_reply_err(req, 0, err);
 }
 
+/* POST /acme/new-order (RFC 8555 7.4). */
 int
 acme_h_new_order(struct http_req *req, void *arg)
 {
@@ -319,6 +320,7 @@ out:
 	return rc;
 }
 
+/* POST-as-GET /acme/order/ID, and /acme/order/ID/finalize. */
 int
 acme_h_order(struct http_req *req, void *arg)
 {

@@ -11,6 +11,7 @@
 
 #define ACCT_PATH "/acme/acct/"
 
+/* Release what acme_post_parse() filled in. */
 void
 acme_post_clear(struct acme_post *p)
 {
@@ -73,6 +74,7 @@ kid_account(struct acme *a, const char *kid, struct acme_post *p,
 	return 0;
 }
 
+/* The JWS pipeline; see acme_int.h. */
 int
 acme_post_parse(struct acme *a, struct http_req *req, unsigned sig,
     struct acme_post *p, int *status, struct hsmca_err *err)

@@ -12,6 +12,7 @@
 
 #define WEEK (7 * 86400)
 
+/* ratelimit.orders_per_window: refuse when the window is full. */
 int
 acme_rate_orders(struct acme *a, uint64_t account_id, int64_t now,
     int64_t *retry_after, struct hsmca_err *err)
@@ -35,6 +36,7 @@ acme_rate_orders(struct acme *a, uint64_t account_id, int64_t now,
 	    (long long)a->rl_orders);
 }
 
+/* ratelimit.certs_per_domain_week for each identifier's registered domain. */
 int
 acme_rate_domains(struct acme *a, const struct acme_ident *ids, size_t n,
     int64_t now, int64_t *retry_after, struct hsmca_err *err)

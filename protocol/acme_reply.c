@@ -38,6 +38,7 @@ acme_reply_err(struct http_req *req, int status, const struct hsmca_err *err)
 	return http_reply_problem_doc(req, st, doc);
 }
 
+/* Reply `status` with `json` (stolen) and an optional Location. */
 int
 acme_reply_json(struct http_req *req, int status, const char *location,
     json_t *json)
@@ -57,6 +58,7 @@ acme_reply_json(struct http_req *req, int status, const char *location,
 	return http_reply_json(req, status, json);
 }
 
+/* The problem document of `err` as JSON text (malloc'd), for a record. */
 char *
 acme_problem_text(const struct hsmca_err *err)
 {
@@ -71,6 +73,7 @@ acme_problem_text(const struct hsmca_err *err)
 	return s;
 }
 
+/* RFC 3339 UTC ("2026-01-02T03:04:05Z") of `t` into buf. */
 char *
 acme_time(int64_t t, char *buf, size_t len)
 {

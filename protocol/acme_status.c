@@ -10,6 +10,7 @@
 
 #include "protocol/acme_int.h"
 
+/* The RFC 8555 name of a status. */
 const char *
 acme_status_name(int status)
 {
@@ -26,6 +27,7 @@ acme_status_name(int status)
 	}
 }
 
+/* The RFC 8555 name of a challenge type. */
 const char *
 acme_chall_name(int type)
 {
@@ -37,6 +39,7 @@ acme_chall_name(int type)
 	}
 }
 
+/* The authorization's status at `now` ("expired" past its expiry). */
 int
 acme_authz_status(const struct store_acme_authz *z, int64_t now)
 {
@@ -46,6 +49,7 @@ acme_authz_status(const struct store_acme_authz *z, int64_t now)
 	return z->status;
 }
 
+/* Free an array of authorizations from acme_order_status(). */
 void
 acme_authzs_free(struct store_acme_authz **zs, size_t n)
 {
@@ -108,6 +112,7 @@ acme_order_status(struct acme *a, const struct store_acme_order *o,
 	return st;
 }
 
+/* Whether order `id` is being finalized by some request now. */
 bool
 acme_finalizing(struct acme *a, uint64_t id)
 {
@@ -152,6 +157,7 @@ acme_finalizing_add(struct acme *a, uint64_t id)
 	return ok;
 }
 
+/* Take order `id` out of the finalizing set. */
 void
 acme_finalizing_del(struct acme *a, uint64_t id)
 {

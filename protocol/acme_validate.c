@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "protocol/acme_int.h"
 
+/* Queue challenge `idx` of authorization `authz_id` for a worker. */
 void
 acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx)
 {
@@ -175,6 +176,7 @@ worker(void *arg)
 	}
 }
 
+/* Start validation.workers threads. */
 int
 acme_workers_start(struct acme *a, struct hsmca_err *err)
 {

@@ -108,6 +108,7 @@ dec_order(const unsigned char *p, size_t n, void *out)
 
 /* --- accounts ---------------------------------------------------------- */
 
+/* Write an account and move its key index; see store_acme.h. */
 int
 store_acme_account_put(struct store_txn *txn,
     const struct store_acme_account *a, bool create)
@@ -156,6 +157,7 @@ out:
 	return rc;
 }
 
+/* Read account `id` from a fresh snapshot. */
 int
 store_acme_account_get(struct store *st, uint64_t id,
     struct store_acme_account **out, struct hsmca_err *err)
@@ -164,6 +166,7 @@ store_acme_account_get(struct store *st, uint64_t id,
 	return rec_get(st, STORE_DB_ACCOUNTS, id, dec_account, out, err);
 }
 
+/* Read account `id` inside a write transaction. */
 int
 store_acme_txn_account_get(struct store_txn *txn, uint64_t id,
     struct store_acme_account **out)
@@ -173,6 +176,7 @@ store_acme_txn_account_get(struct store_txn *txn, uint64_t id,
 	    out);
 }
 
+/* The id of the account holding key `thumb`. */
 int
 store_acme_account_by_thumb(struct store *st, const char *thumb,
     uint64_t *id, struct hsmca_err *err)
@@ -197,6 +201,7 @@ store_acme_account_by_thumb(struct store *st, const char *thumb,
 
 /* --- authorizations ---------------------------------------------------- */
 
+/* Write (create or replace) an authorization. */
 int
 store_acme_authz_put(struct store_txn *txn, const struct store_acme_authz *a)
 {
@@ -216,6 +221,7 @@ store_acme_authz_put(struct store_txn *txn, const struct store_acme_authz *a)
 	return rc;
 }
 
+/* Read authorization `id` from a fresh snapshot. */
 int
 store_acme_authz_get(struct store *st, uint64_t id,
     struct store_acme_authz **out, struct hsmca_err *err)
@@ -224,6 +230,7 @@ store_acme_authz_get(struct store *st, uint64_t id,
 	return rec_get(st, STORE_DB_AUTHZS, id, dec_authz, out, err);
 }
 
+/* Read authorization `id` inside a write transaction. */
 int
 store_acme_txn_authz_get(struct store_txn *txn, uint64_t id,
     struct store_acme_authz **out)
@@ -235,6 +242,7 @@ store_acme_txn_authz_get(struct store_txn *txn, uint64_t id,
 
 /* --- orders ------------------------------------------------------------ */
 
+/* Write an order (and, when new, its orders_by_account entry). */
 int
 store_acme_order_put(struct store_txn *txn, const struct store_acme_order *o,
     bool create)
@@ -264,6 +272,7 @@ store_acme_order_put(struct store_txn *txn, const struct store_acme_order *o,
 	return rc;
 }
 
+/* Read order `id` from a fresh snapshot. */
 int
 store_acme_order_get(struct store *st, uint64_t id,
     struct store_acme_order **out, struct hsmca_err *err)
@@ -272,6 +281,7 @@ store_acme_order_get(struct store *st, uint64_t id,
 	return rec_get(st, STORE_DB_ORDERS, id, dec_order, out, err);
 }
 
+/* Read order `id` inside a write transaction. */
 int
 store_acme_txn_order_get(struct store_txn *txn, uint64_t id,
     struct store_acme_order **out)
@@ -352,6 +362,7 @@ out:
 	return rc;
 }
 
+/* Count the account's orders created since `since`. */
 int
 store_acme_order_count(struct store *st, uint64_t account_id, int64_t since,
     size_t *count, int64_t *oldest, struct hsmca_err *err)
@@ -364,6 +375,7 @@ store_acme_order_count(struct store *st, uint64_t account_id, int64_t since,
 	return rc;
 }
 
+/* Call `cb` for the account's orders created since `since`. */
 int
 store_acme_order_list(struct store *st, uint64_t account_id, int64_t since,
     store_acme_id_cb cb, void *arg, struct hsmca_err *err)
@@ -391,6 +403,7 @@ queue_key(uint64_t authz_id, unsigned idx, unsigned char key[10])
 	key[9] = (unsigned char)idx;
 }
 
+/* Mark a challenge as being validated. */
 int
 store_acme_queue_put(struct store_txn *txn, uint64_t authz_id, unsigned idx)
 {
@@ -401,6 +414,7 @@ store_acme_queue_put(struct store_txn *txn, uint64_t authz_id, unsigned idx)
 	    "validation queue");
 }
 
+/* Unmark a challenge once its result is stored. */
 int
 store_acme_queue_del(struct store_txn *txn, uint64_t authz_id, unsigned idx)
 {
@@ -474,6 +488,7 @@ qlist_add(const MDB_val *k, const MDB_val *v, void *arg)
 	return 0;
 }
 
+/* Call `cb` for every marked challenge. */
 int
 store_acme_queue_list(struct store *st, store_acme_queue_cb cb, void *arg,
     struct hsmca_err *err)
@@ -510,6 +525,7 @@ valid_key(uint64_t account_id, const char *ident, unsigned char *key,
 	return 0;
 }
 
+/* Remember `authz_id` as the account's valid authorization for `ident`. */
 int
 store_acme_valid_put(struct store_txn *txn, uint64_t account_id,
     const char *ident, uint64_t authz_id)
@@ -525,6 +541,7 @@ store_acme_valid_put(struct store_txn *txn, uint64_t account_id,
 	    "valid authorization index");
 }
 
+/* The account's remembered valid authorization for `ident`. */
 int
 store_acme_valid_get(struct store *st, uint64_t account_id,
     const char *ident, uint64_t *authz_id, struct hsmca_err *err)
@@ -567,6 +584,7 @@ issued_key(const char *regdomain, int64_t at, unsigned char *key,
 	return 0;
 }
 
+/* Count one certificate under `regdomain` at `issued_at`. */
 int
 store_acme_issued_put(struct store_txn *txn, const char *regdomain,
     int64_t issued_at, const unsigned char *serial, size_t serial_len)
@@ -603,6 +621,7 @@ icount_add(const MDB_val *k, const MDB_val *v, void *arg)
 	return 0;
 }
 
+/* Certificates counted under `regdomain` since `since`. */
 int
 store_acme_issued_count(struct store *st, const char *regdomain,
     int64_t since, size_t *count, int64_t *oldest, struct hsmca_err *err)

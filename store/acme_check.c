@@ -278,6 +278,7 @@ walk(struct ack *ck, enum store_db db,
 	return mrc == MDB_NOTFOUND ? 0 : store_mdb_code(mrc);
 }
 
+/* The ACME part of store_check(); see store_acme.h. */
 int
 store_acme_check(struct store *st, struct MDB_txn *txn, FILE *report,
     size_t *problems)

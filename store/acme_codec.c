@@ -123,6 +123,7 @@ r_done(struct store_codec_r *r)
 
 /* --- accounts ---------------------------------------------------------- */
 
+/* Free an account record; NULL is ok. */
 void
 store_acme_account_free(struct store_acme_account *a)
 {
@@ -161,6 +162,7 @@ store_acme_account_encode(const struct store_acme_account *a,
 	return w_finish(&w, out, outlen);
 }
 
+/* Decode an account record (exactly `len` bytes). */
 int
 store_acme_account_decode(const unsigned char *p, size_t len,
     struct store_acme_account **out)
@@ -191,6 +193,7 @@ store_acme_account_decode(const unsigned char *p, size_t len,
 
 /* --- authorizations ---------------------------------------------------- */
 
+/* Free an authorization record; NULL is ok. */
 void
 store_acme_authz_free(struct store_acme_authz *a)
 {
@@ -246,6 +249,7 @@ store_acme_authz_encode(const struct store_acme_authz *a,
 	return w_finish(&w, out, outlen);
 }
 
+/* Decode an authorization record (exactly `len` bytes). */
 int
 store_acme_authz_decode(const unsigned char *p, size_t len,
     struct store_acme_authz **out)
@@ -297,6 +301,7 @@ store_acme_authz_decode(const unsigned char *p, size_t len,
 
 /* --- orders ------------------------------------------------------------ */
 
+/* Free an order record; NULL is ok. */
 void
 store_acme_order_free(struct store_acme_order *o)
 {
@@ -359,6 +364,7 @@ store_acme_order_encode(const struct store_acme_order *o,
 	return w_finish(&w, out, outlen);
 }
 
+/* Decode an order record (exactly `len` bytes). */
 int
 store_acme_order_decode(const unsigned char *p, size_t len,
     struct store_acme_order **out)
