@@ -4,7 +4,7 @@
  * (its management API sets the TXT records), an order for "*.wild.test"
  * and "wild.test" is validated with dns-01 only and finalized, and a
  * wrong TXT value makes the authorization invalid with
- * incorrectResponse.  Skipped when pebble-challtestsrv is not installed.
+ * incorrectResponse, and a CAA record naming another CA with caa.  Skipped when pebble-challtestsrv is not installed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -275,12 +275,55 @@ test_wrong_txt(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* CAA naming another CA: the authorization fails with "caa" even
+ * though the dns-01 answer is right (CAA is checked first). */
+static void
+test_caa_refused(void **state)
+{
+	EVP_PKEY *k = t_key("ec:P-256");
+	char *kid, *ourl;
+	json_t *order, *z, *err;
+	bool wild;
+
+	(void)state;
+	if (srv_pid <= 0)
+		skip();
+	assert_int_equal(mgmt("/add-caa", "{\"host\":\"nope.test.\","
+	    "\"policies\":[{\"tag\":\"issue\",\"value\":"
+	    "\"other-ca.example\"}]}"), 0);
+	assert_int_equal(afx_account(&F, k, &kid), 0);
+	assert_int_equal(afx_order(&F, k, kid, "[{\"type\":\"dns\",\"value\":"
+	    "\"www.nope.test\"}]", &ourl, &order), 201);
+	z = dns01(k, kid, json_string_value(json_array_get(json_object_get(
+	    order, "authorizations"), 0)), false, &wild);
+	assert_string_equal(json_string_value(json_object_get(z, "status")),
+	    "invalid");
+	err = json_object_get(json_array_get(json_object_get(z, "challenges"),
+	    0), "error");
+	if (err == NULL) {
+		size_t i;
+		json_t *ch;
+
+		json_array_foreach(json_object_get(z, "challenges"), i, ch)
+			if (json_object_get(ch, "error") != NULL)
+				err = json_object_get(ch, "error");
+	}
+	assert_string_equal(json_string_value(json_object_get(err, "type")),
+	    "urn:ietf:params:acme:error:caa");
+	json_decref(z);
+	free(ourl);
+	free(kid);
+	json_decref(order);
+	EVP_PKEY_free(k);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wildcard_dns01),
 		cmocka_unit_test(test_wrong_txt),
+		cmocka_unit_test(test_caa_refused),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
