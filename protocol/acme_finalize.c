@@ -33,9 +33,13 @@ valid_write(struct store_txn *txn, void *arg)
 	memcpy(o->serial, w->is->serial, w->is->serial_len);
 	o->serial_len = w->is->serial_len;
 	store_acme_order_put(txn, o, false);
-	for (i = 0; i < w->ndomains; i++)
+	for (i = 0; i < w->ndomains; i++) {
+		/* Entries a week old no longer count: drop them. */
+		store_acme_issued_prune(txn, w->domains[i],
+		    w->now - ACME_DOMAIN_WINDOW + 1);
 		store_acme_issued_put(txn, w->domains[i], w->now,
 		    w->is->serial, w->is->serial_len);
+	}
 	store_acme_order_free(o);
 	return store_txn_error(txn);
 }

@@ -24,6 +24,7 @@
 #define ACME_ROUTES 11
 #define ACME_TOKEN_BYTES 32
 #define ACME_RETRY_AFTER "1"
+#define ACME_DOMAIN_WINDOW (7 * 86400)	/* certs_per_domain_week */
 #define ACME_KEYCACHE 1024		/* parsed account keys kept */
 
 /* Account statuses (RFC 8555 7.1.2). */

@@ -10,7 +10,6 @@
 
 #include "protocol/acme_int.h"
 
-#define WEEK (7 * 86400)
 
 /* ratelimit.orders_per_window: refuse when the window is full. */
 int
@@ -50,11 +49,11 @@ acme_rate_domains(struct acme *a, const struct acme_ident *ids, size_t n,
 		return 0;
 	for (i = 0; i < n; i++) {
 		rd = acme_regdomain(ids[i].value);
-		if ((rc = store_acme_issued_count(a->st, rd, now - WEEK + 1,
-		    &count, &oldest, err)) != 0)
+		if ((rc = store_acme_issued_count(a->st, rd,
+		    now - ACME_DOMAIN_WINDOW + 1, &count, &oldest, err)) != 0)
 			return rc;
 		if ((int64_t)count >= a->rl_certs_week) {
-			*retry_after = oldest + WEEK - now;
+			*retry_after = oldest + ACME_DOMAIN_WINDOW - now;
 			return hsmca_err_set(err, HSMCA_EPOLICY, "rateLimited",
 			    "ratelimit.certs_per_domain_week: %zu "
 			    "certificates for \"%.80s\" in the last 7 days; "

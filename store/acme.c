@@ -602,6 +602,53 @@ store_acme_issued_put(struct store_txn *txn, const char *regdomain,
 	    "issuance counter");
 }
 
+/* Delete the 'D' entries of `regdomain` older than `before`. */
+int
+store_acme_issued_prune(struct store_txn *txn, const char *regdomain,
+    int64_t before)
+{
+	unsigned char key[10 + 253], lim[8];
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t klen, plen;
+	int mrc;
+
+	if (txn->err != 0)
+		return txn->err;
+	if (issued_key(regdomain, INT64_MIN, key, &klen) != 0)
+		return store_txn_fail(txn, HSMCA_EINVAL, 0,
+		    "store: registered domain of %zu bytes",
+		    strlen(regdomain));
+	plen = klen - 8;
+	store_codec_put_be64(lim, (uint64_t)before ^ ((uint64_t)1 << 63));
+	if ((mrc = mdb_cursor_open(txn->txn, txn->st->dbi[STORE_DB_RATE],
+	    &cur)) != 0)
+		goto fail;
+	/* The oldest entry first; delete while it is older than `before`
+	 * (each lookup starts afresh: a deleted cursor's position is not
+	 * worth trusting). */
+	for (;;) {
+		k.mv_size = klen;
+		k.mv_data = key;
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (mrc != 0 || k.mv_size < plen + 8 ||
+		    memcmp(k.mv_data, key, plen) != 0 ||
+		    memcmp((unsigned char *)k.mv_data + plen, lim, 8) >= 0)
+			break;
+		if ((mrc = mdb_cursor_del(cur, 0)) != 0)
+			goto fail;
+	}
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		goto fail;
+	mdb_cursor_close(cur);
+	return 0;
+fail:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	return store_txn_fail(txn, store_mdb_code(mrc), mrc,
+	    "store: pruning the issuance counter: %s", mdb_strerror(mrc));
+}
+
 struct icount {
 	size_t plen;
 	size_t n;

@@ -188,6 +188,13 @@ int store_acme_issued_put(struct store_txn *txn, const char *regdomain,
     int64_t issued_at, const unsigned char *serial, size_t serial_len);
 
 /*
+ * Forget the certificates recorded for `regdomain` issued before
+ * `before` (they no longer count), so the counter stays bounded.
+ */
+int store_acme_issued_prune(struct store_txn *txn, const char *regdomain,
+    int64_t before);
+
+/*
  * Certificates recorded for `regdomain` issued at or after `since`:
  * *count, and *oldest the issue time of the first (0 when none).
  */

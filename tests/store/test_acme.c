@@ -325,6 +325,7 @@ test_orders_by_account(void **state)
 }
 
 struct marks {
+	bool prune;
 	bool del;
 	uint64_t authz;
 	unsigned idx;
@@ -338,6 +339,8 @@ marks_fn(struct store_txn *txn, void *arg)
 	struct marks *m = arg;
 	unsigned char serial[2] = { 1, (unsigned char)m->at };
 
+	if (m->prune)
+		return store_acme_issued_prune(txn, m->domain, m->at);
 	if (m->domain != NULL)
 		return store_acme_issued_put(txn, m->domain, m->at, serial, 2);
 	if (m->del)
@@ -359,7 +362,7 @@ static void
 test_marks_and_counters(void **state)
 {
 	struct fixture *f = *state;
-	struct marks m = { false, 5, 2, NULL, 0 };
+	struct marks m = { false, false, 5, 2, NULL, 0 };
 	uint64_t got[8] = { 0 }, zid;
 	int64_t oldest;
 	size_t n;
@@ -416,6 +419,28 @@ test_marks_and_counters(void **state)
 	assert_int_equal(got[0], 1);
 	assert_int_equal(got[1], 30);
 	assert_int_equal(check_problems(f->st), 2);
+	/* Prune example.com before 200: the entry at 100 goes, the one at
+	 * 200 and example.co's stay. */
+	m.del = false;
+	m.prune = true;
+	m.domain = "example.com";
+	m.at = 200;
+	assert_int_equal(store_write(f->st, marks_fn, &m, NULL), 0);
+	assert_int_equal(store_acme_issued_count(f->st, "example.com", 0,
+	    &n, &oldest, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(oldest, 200);
+	assert_int_equal(store_acme_issued_count(f->st, "example.co", 0, &n,
+	    NULL, NULL), 0);
+	assert_int_equal(n, 1);
+	m.at = 201;
+	assert_int_equal(store_write(f->st, marks_fn, &m, NULL), 0);
+	assert_int_equal(store_acme_issued_count(f->st, "example.com", 0,
+	    &n, NULL, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_acme_issued_count(f->st, "example.co", 0, &n,
+	    NULL, NULL), 0);
+	assert_int_equal(n, 1);
 }
 
 int
