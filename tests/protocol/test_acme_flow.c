@@ -416,6 +416,56 @@ test_restart_requeues(void **state)
 	EVP_PKEY_free(acct);
 }
 
+/* newOrder "profile" (ACME profiles extension) picks the validity. */
+static void
+test_profile(void **state)
+{
+	static const char *const sans[] = { "DNS:localhost", NULL };
+	EVP_PKEY *acct = t_key("ec:P-256"), *ck = t_key("ec:P-256");
+	const char *payload;
+	char *kid, *ourl, url[256];
+	json_t *order;
+	struct ac_resp r;
+	BIO *b;
+	X509 *x;
+	int days = 0, secs = 0;
+
+	(void)state;
+	assert_int_equal(afx_account(&F, acct, &kid), 0);
+	afx_url(&F, url, sizeof(url), "/acme/new-order");
+	payload = "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"localhost\"}],\"profile\":\"shortlived\"}";
+	assert_int_equal(ac_post(&F.c, acct, kid, url, payload, &r), 0);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	    "profile")), "shortlived");
+	order = json_incref(r.json);
+	ourl = ac_header(&r, "Location");
+	ac_resp_free(&r);
+	assert_int_equal(afx_authorize(&F, acct, kid, order, false), 0);
+	assert_int_equal(afx_finalize(&F, acct, kid, order, ck, sans, &r),
+	    200);
+	snprintf(url, sizeof(url), "%s", json_string_value(json_object_get(
+	    r.json, "certificate")));
+	ac_resp_free(&r);
+	assert_int_equal(ac_post(&F.c, acct, kid, url, NULL, &r), 0);
+	b = BIO_new_mem_buf(r.body, -1);
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	assert_non_null(x);
+	/* 160 hours, counted notBefore through notAfter inclusive. */
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x),
+	    X509_get0_notAfter(x)), 1);
+	assert_int_equal((int64_t)days * 86400 + secs + 1, 160 * 3600);
+	X509_free(x);
+	BIO_free(b);
+	ac_resp_free(&r);
+	free(ourl);
+	free(kid);
+	json_decref(order);
+	EVP_PKEY_free(acct);
+	EVP_PKEY_free(ck);
+}
+
 #define NRACE 4
 
 struct racer {
@@ -575,6 +625,7 @@ main(void)
 		cmocka_unit_test(test_account_algorithms),
 		cmocka_unit_test(test_restart_mid_order),
 		cmocka_unit_test(test_restart_requeues),
+		cmocka_unit_test(test_profile),
 		cmocka_unit_test(test_concurrent_new_account),
 		cmocka_unit_test(test_concurrent_finalize),
 		cmocka_unit_test(test_db_check),
