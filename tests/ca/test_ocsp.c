@@ -47,7 +47,8 @@ fixed_clock(void *arg)
 /* A CA in a fresh temp dir; `enabled` is ocsp.enabled at the ceremony
  * and `open_enabled` at ca_open(). */
 static int
-ca_make(struct ca_env *e, bool enabled, bool open_enabled)
+ca_make_type(struct ca_env *e, bool enabled, bool open_enabled,
+    enum hsm_key_type type)
 {
 	struct ca_init_params p = { 0 };
 	struct hsmca_err err = { 0 };
@@ -58,7 +59,7 @@ ca_make(struct ca_env *e, bool enabled, bool open_enabled)
 	p.state_dir = e->dir;
 	p.cfg = e->cfg;
 	p.create_token = true;
-	p.key_type = HSM_KEY_EC_P256;
+	p.key_type = type;
 	if (config_set(e->cfg, "ocsp.enabled", enabled ? "true" : "false",
 	    &err) != 0 || ca_init(&p, &err) != 0)
 		goto fail;
@@ -76,6 +77,12 @@ fail:
 	fprintf(stderr, "ca_make: %s: %s\n", err.type ? err.type : "-",
 	    err.detail);
 	return -1;
+}
+
+static int
+ca_make(struct ca_env *e, bool enabled, bool open_enabled)
+{
+	return ca_make_type(e, enabled, open_enabled, HSM_KEY_EC_P256);
 }
 
 static void
@@ -700,6 +707,41 @@ test_disabled(void **state)
 	ca_drop(&e);
 }
 
+/* An RSA CA: the signer is RSA too and its responses verify. */
+static void
+test_rsa_ca(void **state)
+{
+	struct ca_env e = { 0 };
+	struct got g;
+	const unsigned char *p;
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *bs;
+	X509_STORE *store = X509_STORE_new();
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	X509 *x;
+
+	(void)state;
+	assert_int_equal(ca_make_type(&e, true, true, HSM_KEY_RSA_2048), 0);
+	x = issue(e.ca, 0);
+	respond(e.ca, x, EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, 0);
+	assert_int_equal(g.ans.cert_status, 0);
+	p = g.der;
+	assert_non_null(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)g.len));
+	assert_non_null(bs = OCSP_response_get1_basic(resp));
+	assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(sk_X509_value(
+	    OCSP_resp_get0_certs(bs), 0))), EVP_PKEY_RSA);
+	X509_STORE_add_cert(store, ca_root_cert(e.ca));
+	sk_X509_push(untrusted, ca_issuing_cert(e.ca));
+	assert_int_equal(OCSP_basic_verify(bs, untrusted, store, 0), 1);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	sk_X509_free(untrusted);
+	X509_STORE_free(store);
+	X509_free(x);
+	ca_drop(&e);
+}
+
 /*
  * Run one test in a child process of its own: SoftHSM2 reads its
  * configuration once per process, so a second CA (another token
@@ -739,6 +781,7 @@ main(void)
 
 	rc |= run_alone("no_signer_then_init", test_no_signer_then_init);
 	rc |= run_alone("disabled", test_disabled);
+	rc |= run_alone("rsa_ca", test_rsa_ca);
 	rc |= cmocka_run_group_tests(tests, setup, teardown);
 	return rc;
 }
