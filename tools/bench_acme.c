@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -257,9 +258,23 @@ print_steps(const struct run *r, double *tmp)
 	printf("\n");
 }
 
-/* Print the figures of a finished run; returns the exit code. */
+/* CPU seconds this process has used (all threads). */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Print the figures of a finished run; returns the exit code.  `cpu` is
+ * the generator's own CPU time during the order phase: on a small
+ * machine it competes with the server for the same cores. */
 static int
-print_figures(struct run *r, double accounts_s, double elapsed)
+print_figures(struct run *r, double accounts_s, double elapsed, double cpu)
 {
 	struct bacme_counts sum = { 0 };
 	double *sorted;
@@ -276,6 +291,7 @@ print_figures(struct run *r, double accounts_s, double elapsed)
 	qsort(sorted, n, sizeof(*sorted), cmp_double);
 	for (unsigned i = 0; i < r->conc; i++) {
 		sum.requests += r->w[i].c.counts.requests;
+		sum.connects += r->w[i].c.counts.connects;
 		sum.new_nonce += r->w[i].c.counts.new_nonce;
 		sum.bad_nonce += r->w[i].c.counts.bad_nonce;
 		sum.polls += r->w[i].c.counts.polls;
@@ -290,6 +306,7 @@ print_figures(struct run *r, double accounts_s, double elapsed)
 	printf("requests: %lu (newNonce %lu, badNonce retried %lu, "
 	    "polls %lu)\n", sum.requests, sum.new_nonce, sum.bad_nonce,
 	    sum.polls);
+	printf("connections: %lu\n", sum.connects);
 	printf("poll wait: %.1f ms/order (Retry-After on %lu answers)\n",
 	    done > 0 ? sum.poll_wait_s * 1e3 / (double)done : 0,
 	    sum.retry_after);
@@ -297,6 +314,8 @@ print_figures(struct run *r, double accounts_s, double elapsed)
 	    bacme_http01_hits(r->h01), bacme_http01_misses(r->h01));
 
 	printf("elapsed: %.3f s\n", elapsed);
+	printf("generator cpu: %.3f s (%.2f ms/order)\n", cpu,
+	    done > 0 ? cpu * 1e3 / (double)done : 0);
 	printf("latency p50: %.1f ms\n", percentile(sorted, n, 0.50) * 1e3);
 	printf("latency p99: %.1f ms\n", percentile(sorted, n, 0.99) * 1e3);
 	print_steps(r, sorted);
@@ -331,7 +350,7 @@ bench_acme_main(int argc, char **argv)
 	long orders = DEFAULT_ORDERS, conc = DEFAULT_CONCURRENCY;
 	long port = DEFAULT_HTTP01_PORT;
 	const char *directory = NULL, *bundle = NULL, *domain = DEFAULT_DOMAIN;
-	double t0, accounts_s, elapsed;
+	double t0, accounts_s, elapsed, cpu0;
 	int ch, rc = CLI_EXIT_INTERNAL, curl_up = 0;
 	unsigned started = 0;
 
@@ -444,6 +463,7 @@ bench_acme_main(int argc, char **argv)
 	while (r->ready < started)
 		pthread_cond_wait(&r->go_cond, &r->go_lock);
 	accounts_s = now_s() - t0;
+	cpu0 = cpu_s();
 	t0 = now_s();
 	r->go = 1;
 	pthread_cond_broadcast(&r->go_cond);
@@ -451,7 +471,7 @@ bench_acme_main(int argc, char **argv)
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(r->w[i].tid, NULL);
 	elapsed = now_s() - t0;
-	rc = print_figures(r, accounts_s, elapsed);
+	rc = print_figures(r, accounts_s, elapsed, cpu_s() - cpu0);
 out:
 	if (r != NULL) {
 		for (unsigned i = 0; i < r->conc; i++)

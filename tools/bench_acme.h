@@ -74,6 +74,7 @@ struct bacme_dir {
 /* Counters of one worker, read after the workers have been joined. */
 struct bacme_counts {
 	unsigned long requests;		/* HTTP exchanges */
+	unsigned long connects;		/* new connections they needed */
 	unsigned long new_nonce;	/* HEAD newNonce (no nonce at hand) */
 	unsigned long bad_nonce;	/* badNonce answers retried once */
 	unsigned long polls;		/* POST-as-GET of a pending object */

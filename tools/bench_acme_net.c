@@ -128,6 +128,7 @@ exchange(struct bacme_client *c, const char *method, const char *url,
 	CURL *curl = c->curl;
 	struct hdrs h = { .c = c };
 	CURLcode cc;
+	long nconn = 0;
 
 	c->resp.status = 0;
 	c->resp.len = 0;
@@ -156,6 +157,8 @@ exchange(struct bacme_client *c, const char *method, const char *url,
 		    url, cc == CURLE_WRITE_ERROR ? "answer body too large" :
 		    curl_easy_strerror(cc));
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &c->resp.status);
+	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
+		c->counts.connects += (unsigned long)nconn;
 	if (h.overflow)
 		return hsmca_err_set(err, HSMCA_EINVAL, "protocol",
 		    "%s %s: a Replay-Nonce or Location header is too long",

@@ -33,6 +33,10 @@ grep -qx 'orders completed: 5 of 5' "$WORK/ok.out" ||
 grep -qx 'errors: 0' "$WORK/ok.out" || fail "no \"errors: 0\" line"
 grep -qE '^elapsed: [0-9]+\.[0-9]{3} s$' "$WORK/ok.out" ||
     fail "no elapsed line"
+grep -qE '^generator cpu: [0-9]+\.[0-9]{3} s \([0-9.]+ ms/order\)$' \
+    "$WORK/ok.out" || fail "no generator cpu line"
+grep -qx 'connections: 2' "$WORK/ok.out" ||
+    fail "not one kept-alive connection per worker"
 grep -qE '^latency p50: [0-9]+\.[0-9] ms$' "$WORK/ok.out" ||
     fail "no p50 line"
 grep -qE '^latency p99: [0-9]+\.[0-9] ms$' "$WORK/ok.out" ||
