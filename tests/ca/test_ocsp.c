@@ -37,6 +37,7 @@ struct ca_env {
 
 static struct ca_env E;
 static X509 *leaf[NLEAF];
+static int64_t t_start;		/* E.now at setup */
 
 static int64_t
 fixed_clock(void *arg)
@@ -128,6 +129,7 @@ setup(void **state)
 	(void)state;
 	if (ca_make(&E, true, true) != 0)
 		return -1;
+	t_start = E.now;
 	for (int i = 0; i < NLEAF; i++)
 		leaf[i] = issue(E.ca, i);
 	return 0;
@@ -569,6 +571,29 @@ test_renew_signer(void **state)
 	X509_free(after);
 }
 
+/* Expired certificates: the tick leaves them alone; a request still
+ * gets an answer, signed on demand. */
+static void
+test_expired(void **state)
+{
+	struct hsmca_err err = { 0 };
+	struct got g;
+	uint64_t s0;
+	size_t n = 99;
+
+	(void)state;
+	/* Every certificate here is a 90-day dv one issued within 20 days
+	 * of the start; the signer certificate was renewed after 30 days. */
+	E.now = t_start + 120 * 86400;
+	assert_int_equal(ca_ocsp_tick(E.ca, E.now, 1000, &n, &err), 0);
+	assert_int_equal(n, 0);
+	s0 = sigs(E.ca);
+	respond(E.ca, leaf[0], EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, 0);
+	assert_int_equal(g.ans.cert_status, 0);
+	assert_int_equal(sigs(E.ca), s0 + 1);
+}
+
 /* Many new certificates: the tick keeps to its budget across chunks
  * and stores each chunk in one commit. */
 static void
@@ -776,6 +801,7 @@ main(void)
 		cmocka_unit_test(test_tick_many),
 		cmocka_unit_test(test_concurrent_due),
 		cmocka_unit_test(test_renew_signer),
+		cmocka_unit_test(test_expired),
 	};
 	int rc = 0;
 
