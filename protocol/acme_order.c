@@ -35,8 +35,7 @@ order_write(struct store_txn *txn, void *arg)
  */
 static int
 reply_subproblems(struct http_req *req, struct hsmca_err *errs,
-    const struct acme_ident *ids, const bool *bad, const json_t *idents,
-    size_t n)
+    const bool *bad, const json_t *idents, size_t n)
 {
 	struct hsmca_err top = { 0 };
 	json_t *doc, *subs, *sp;
@@ -76,7 +75,6 @@ reply_subproblems(struct http_req *req, struct hsmca_err *errs,
 		    json_array_get(idents, i));
 		json_array_append_new(subs, sp);
 	}
-	(void)ids;
 	return http_reply_problem_doc(req, st, doc);
 }
 
@@ -249,7 +247,7 @@ acme_h_new_order(struct http_req *req, void *arg)
 		}
 	}
 	if (anybad) {
-		rc = reply_subproblems(req, errs, ids, bad, idents, n);
+		rc = reply_subproblems(req, errs, bad, idents, n);
 		goto out;
 	}
 	/* Duplicates name one identifier (7.4 leaves it to the server). */
