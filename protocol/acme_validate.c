@@ -58,8 +58,8 @@ result_write(struct store_txn *txn, void *arg)
 		store_acme_queue_del(txn, w->id, w->idx);
 		return store_txn_error(txn);
 	}
-	c = &z->chall[w->idx];
-	if (w->idx < z->nchall && c->status == ACME_ST_PROCESSING) {
+	c = w->idx < z->nchall ? &z->chall[w->idx] : NULL;
+	if (c != NULL && c->status == ACME_ST_PROCESSING) {
 		c->validated_at = w->now;
 		free(c->error);
 		c->error = NULL;
