@@ -135,7 +135,8 @@ bench_dns_start() {
 
 # bench_pebble_start DIR HTTP01_PORT: Pebble validating http-01 on that
 # port and resolving through bench_dns_start's server.  Sets
-# BENCH_PEBBLE_PID, BENCH_DIRECTORY and BENCH_BUNDLE.
+# BENCH_PEBBLE_PID, BENCH_DIRECTORY and BENCH_BUNDLE.  Pebble rejects
+# no good nonce unless BENCH_PEBBLE_NONCEREJECT names a percentage.
 bench_pebble_start() {
 	local d="$1" http01="$2" ports
 	bench_tls "$d" || {
@@ -157,7 +158,8 @@ bench_pebble_start() {
   }
 }
 JSON
-	PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 \
+	PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
+	    PEBBLE_WFE_NONCEREJECT="${BENCH_PEBBLE_NONCEREJECT:-0}" \
 	    pebble -config "$d/pebble.json" \
 	    -dnsserver "127.0.0.1:$BENCH_DNS_PORT" >"$d/pebble.log" 2>&1 &
 	BENCH_PEBBLE_PID=$!

@@ -88,6 +88,41 @@ grep -qx 'orders completed: 0 of 2' "$WORK/tls.out" ||
     fail "orders completed without a trusted server"
 ok "an untrusted server certificate fails every worker, exit 1"
 
+# A Pebble that rejects 10% of good nonces: each badNonce is retried once
+# with the nonce it carried; only a second one in a row fails a request
+# (about 1 in 100), so a few orders may fail, never 10 (the give-up).
+bench_kill "$BENCH_PEBBLE_PID"
+mkdir "$WORK/pebble-nonce"
+BENCH_PEBBLE_NONCEREJECT=10 bench_pebble_start "$WORK/pebble-nonce" \
+    "$http01" || fail "cannot start Pebble"
+rc=0
+bench --ca-bundle "$BENCH_BUNDLE" --orders 20 --concurrency 2 \
+    --http01-port "$http01" >"$WORK/nonce.out" 2>"$WORK/nonce.err" || rc=$?
+retried="$(sed -n 's/^requests: .*badNonce retried \([0-9]*\),.*/\1/p' \
+    "$WORK/nonce.out")"
+[ -n "$retried" ] && [ "$retried" -gt 0 ] ||
+    fail "no badNonce retried: $(cat "$WORK/nonce.out")"
+done_="$(sed -n 's/^orders completed: \([0-9]*\) of 20$/\1/p' "$WORK/nonce.out")"
+errs="$(sed -n 's/^errors: \([0-9]*\)$/\1/p' "$WORK/nonce.out")"
+order_errs="$(grep -c 'error: order' "$WORK/nonce.err" || true)"
+acct_errs="$(grep -c 'error: worker .* account' "$WORK/nonce.err" || true)"
+[ $((done_ + order_errs)) -eq 20 ] ||
+    fail "completed $done_ + failed $order_errs != 20"
+[ $((order_errs + acct_errs)) -eq "$errs" ] ||
+    fail "errors: $errs, but $order_errs + $acct_errs printed"
+[ "$done_" -gt 0 ] || fail "no order survived the retries"
+if [ "$errs" -eq 0 ]; then
+	[ "$rc" -eq 0 ] || fail "no errors but exit $rc"
+else
+	[ "$rc" -eq 1 ] || fail "errors but exit $rc"
+	# Only a second badNonce in a row may fail anything here.
+	if grep 'error: ' "$WORK/nonce.err" | grep -qv 'badNonce'; then
+		fail "failure other than badNonce: $(cat "$WORK/nonce.err")"
+	fi
+fi
+echo "#   badNonce retried $retried times; $done_ of 20 completed"
+ok "badNonce answers are retried once with their nonce and counted"
+
 expect_fail 2 "--directory and --ca-bundle are required" \
     "$HSMCA" bench acme --orders 1
 expect_fail 2 "--concurrency: want 1..256" "$HSMCA" bench acme \
