@@ -34,7 +34,7 @@ static const char usage_line[] =
 #define DEFAULT_CONCURRENCY	4
 #define DEFAULT_HTTP01_PORT	5002
 #define DEFAULT_DOMAIN		"bench.test"
-#define MAX_ORDERS		10000000L
+#define MAX_ORDERS		1000000L	/* 64 MB of timings */
 #define MAX_SUFFIX		200
 #define ERRORS_SHOWN		20	/* print this many, count all */
 #define GIVE_UP_ERRORS		10	/* then stop taking orders */
