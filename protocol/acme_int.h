@@ -205,7 +205,7 @@ int acme_contacts(const json_t *contact, char **out, struct hsmca_err *err);
 int acme_rate_orders(struct acme *a, uint64_t account_id, int64_t now,
     int64_t *retry_after, struct hsmca_err *err);
 int acme_rate_pending(struct acme *a, uint64_t account_id, size_t adding,
-    int64_t now, struct hsmca_err *err);
+    int64_t now, int64_t *retry_after, struct hsmca_err *err);
 int acme_rate_domains(struct acme *a, const struct acme_ident *ids,
     size_t n, int64_t now, int64_t *retry_after, struct hsmca_err *err);
 

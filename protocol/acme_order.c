@@ -292,8 +292,10 @@ acme_h_new_order(struct http_req *req, void *arg)
 		o.authz[i] = w.zs[i]->id;
 		nnew++;
 	}
-	if (acme_rate_pending(a, p.acct->id, nnew, now, &err) != 0) {
-		rc = reply_limited(req, a->order_lifetime, &err);
+	if (acme_rate_pending(a, p.acct->id, nnew, now, &retry, &err) != 0) {
+		rc = strcmp(err.type, "rateLimited") == 0 ?
+		    reply_limited(req, retry, &err) : acme_reply_err(req, 0,
+		    &err);
 		goto out;
 	}
 	if (acme_id_new(&o.id, &err) != 0 ||

@@ -68,6 +68,7 @@ struct pending_ctx {
 	struct acme *a;
 	int64_t now;
 	size_t count;
+	int64_t first_expiry;	/* of the orders holding them; 0: none */
 };
 
 static int
@@ -87,11 +88,14 @@ pending_add(uint64_t id, void *arg)
 		return 0;
 	}
 	st = acme_order_status(c->a, o, c->now, &zs, NULL);
-	if (st == ACME_ST_PENDING && zs != NULL)
+	if (st == ACME_ST_PENDING && zs != NULL) {
 		for (i = 0; i < o->nauthz; i++)
 			if (zs[i] != NULL && acme_authz_status(zs[i],
 			    c->now) == ACME_ST_PENDING)
 				c->count++;
+		if (c->first_expiry == 0 || o->expires < c->first_expiry)
+			c->first_expiry = o->expires;
+	}
 	acme_authzs_free(zs, o->nauthz);
 	store_acme_order_free(o);
 	return 0;
@@ -104,9 +108,9 @@ pending_add(uint64_t id, void *arg)
  */
 int
 acme_rate_pending(struct acme *a, uint64_t account_id, size_t adding,
-    int64_t now, struct hsmca_err *err)
+    int64_t now, int64_t *retry_after, struct hsmca_err *err)
 {
-	struct pending_ctx c = { a, now, 0 };
+	struct pending_ctx c = { a, now, 0, 0 };
 	int rc;
 
 	if (a->rl_pending <= 0 || adding == 0)
@@ -116,6 +120,8 @@ acme_rate_pending(struct acme *a, uint64_t account_id, size_t adding,
 		return rc;
 	if ((int64_t)(c.count + adding) <= a->rl_pending)
 		return 0;
+	/* At the latest, the first of those orders expires then. */
+	*retry_after = c.first_expiry > now ? c.first_expiry - now : 1;
 	return hsmca_err_set(err, HSMCA_EPOLICY, "rateLimited",
 	    "ratelimit.pending_authz: the account holds %zu pending "
 	    "authorizations and this order adds %zu; the limit is %lld; "

@@ -441,10 +441,17 @@ test_rate_pending(void **state)
 	    "\"a.example.com\"},{\"type\":\"dns\",\"value\":"
 	    "\"b.example.com\"}]", &r), 201);
 	ac_resp_free(&r);
-	/* 2 + 2 > 3 */
+	/* 2 + 2 > 3; the first order expires in acme.order_lifetime_s. */
 	assert_int_equal(new_order(k, kid, "[{\"type\":\"dns\",\"value\":"
 	    "\"c.example.com\"},{\"type\":\"dns\",\"value\":"
 	    "\"d.example.com\"}]", &r), 429);
+	{
+		char *ra = ac_header(&r, "Retry-After");
+		long v = ra != NULL ? strtol(ra, NULL, 10) : 0;
+
+		assert_true(v > 604800 - 60 && v <= 604800);
+		free(ra);
+	}
 	want(&r, 429, "rateLimited");
 	/* 2 + 1 = 3 */
 	assert_int_equal(new_order(k, kid, "[{\"type\":\"dns\",\"value\":"
