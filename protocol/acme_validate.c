@@ -81,7 +81,9 @@ result_write(struct store_txn *txn, void *arg)
 				z->status = ACME_ST_INVALID;
 		}
 		store_acme_authz_put(txn, z);
-		if (z->status == ACME_ST_VALID && w->reuse > 0) {
+		/* Indexed even without reuse: revokeCert by an account
+		 * holding authorizations (RFC 8555 7.6) looks here. */
+		if (z->status == ACME_ST_VALID) {
 			acme_ident_key(z->ip, z->wildcard, z->value, key,
 			    sizeof(key));
 			store_acme_valid_put(txn, z->account_id, key, z->id);

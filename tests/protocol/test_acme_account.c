@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "protocol/jws.h"
 #include "tests/ca/tutil.h"
@@ -599,6 +601,64 @@ test_order_expiry(void **state)
 	EVP_PKEY_free(ck);
 }
 
+/* RFC 8555 7.6: an account holding valid authorizations for every name
+ * may revoke a certificate another account ordered. */
+static void
+test_revoke_by_authz(void **state)
+{
+	static const char *const sans[] = { "DNS:localhost", NULL };
+	EVP_PKEY *ka = t_key("ec:P-256"), *kb = t_key("ec:P-256");
+	EVP_PKEY *ck = t_key("ec:P-256");
+	char *kida, *kidb, *ourl, url[256], *b64, payload[2048];
+	const char *id = "[{\"type\":\"dns\",\"value\":\"localhost\"}]";
+	json_t *order;
+	struct ac_resp r;
+	unsigned char *der = NULL;
+	BIO *b;
+	X509 *x;
+	int n;
+
+	(void)state;
+	assert_int_equal(afx_account(&F, ka, &kida), 0);
+	assert_int_equal(afx_account(&F, kb, &kidb), 0);
+	assert_int_equal(afx_order(&F, ka, kida, id, &ourl, &order), 201);
+	assert_int_equal(afx_authorize(&F, ka, kida, order, false), 0);
+	assert_int_equal(afx_finalize(&F, ka, kida, order, ck, sans, &r), 200);
+	snprintf(url, sizeof(url), "%s", json_string_value(json_object_get(
+	    r.json, "certificate")));
+	ac_resp_free(&r);
+	free(ourl);
+	json_decref(order);
+	assert_int_equal(ac_post(&F.c, ka, kida, url, NULL, &r), 0);
+	b = BIO_new_mem_buf(r.body, -1);
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	ac_resp_free(&r);
+	assert_non_null(x);
+	n = i2d_X509(x, &der);
+	X509_free(x);
+	b64 = ac_b64(der, (size_t)n);
+	OPENSSL_free(der);
+	snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\"}", b64);
+	afx_url(&F, url, sizeof(url), "/acme/revoke-cert");
+	/* B holds nothing yet. */
+	assert_int_equal(ac_post(&F.c, kb, kidb, url, payload, &r), 0);
+	want(&r, 403, "unauthorized");
+	assert_int_equal(afx_order(&F, kb, kidb, id, &ourl, &order), 201);
+	assert_int_equal(afx_authorize(&F, kb, kidb, order, false), 0);
+	assert_int_equal(ac_post(&F.c, kb, kidb, url, payload, &r), 0);
+	assert_int_equal(r.status, 200);
+	ac_resp_free(&r);
+	free(ourl);
+	json_decref(order);
+	free(b64);
+	free(kida);
+	free(kidb);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	EVP_PKEY_free(ck);
+}
+
 int
 main(void)
 {
@@ -613,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_rate_domains),
 		cmocka_unit_test(test_terms_of_service),
 		cmocka_unit_test(test_order_expiry),
+		cmocka_unit_test(test_revoke_by_authz),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
