@@ -24,6 +24,8 @@ struct collect {
 	int64_t now;
 	struct due *due;
 	size_t n, max;
+	struct store_ocsp_pos pos;	/* the last serial collected */
+	bool have_pos;
 };
 
 /* In the snapshot: note each certificate whose responses need work. */
@@ -39,6 +41,10 @@ collect_cb(const unsigned char *serial, size_t serial_len,
 		return 0;
 	memcpy(c->due[c->n].serial, serial, serial_len);
 	c->due[c->n].len = serial_len;
+	c->pos.not_after = cert->not_after;
+	memcpy(c->pos.serial, serial, serial_len);
+	c->pos.serial_len = serial_len;
+	c->have_pos = true;
 	return ++c->n == c->max ? 1 : 0;
 }
 
@@ -77,9 +83,9 @@ do_chunk(struct ca *ca, const struct due *due, size_t n, int64_t now,
 }
 
 /*
- * The periodic job.  See ca_ocsp.h.  Each pass re-walks from `now`:
- * the certificates signed by the previous pass are fresh by then and
- * cost one read each.
+ * The periodic job.  See ca_ocsp.h.  Each pass resumes the walk just
+ * after the last serial the previous pass collected, so one tick reads
+ * each certificate once.
  */
 int
 ca_ocsp_tick(struct ca *ca, int64_t now, size_t budget, size_t *signed_n,
@@ -87,6 +93,8 @@ ca_ocsp_tick(struct ca *ca, int64_t now, size_t budget, size_t *signed_n,
 {
 	struct due due[TICK_CHUNK];
 	struct collect c;
+	struct store_ocsp_pos pos;
+	bool have_pos = false;
 	uint64_t before, done = 0;
 	int rc = 0;
 
@@ -104,12 +112,14 @@ ca_ocsp_tick(struct ca *ca, int64_t now, size_t budget, size_t *signed_n,
 		c.due = due;
 		c.max = budget - done < TICK_CHUNK ? budget - done :
 		    TICK_CHUNK;
-		if ((rc = store_ocsp_walk(ca->store, now, collect_cb, &c,
-		    err)) < 0)
+		if ((rc = store_ocsp_walk(ca->store, now, have_pos ? &pos :
+		    NULL, collect_cb, &c, err)) < 0)
 			break;
 		rc = 0;
 		if (c.n == 0)
 			break;
+		pos = c.pos;
+		have_pos = true;
 		if ((rc = do_chunk(ca, due, c.n, now, budget - done,
 		    err)) != 0)
 			break;

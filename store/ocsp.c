@@ -221,8 +221,9 @@ store_ocsp_view(struct store *st, const unsigned char *serial,
  * store_ocsp.h.
  */
 int
-store_ocsp_walk(struct store *st, int64_t from, store_ocsp_walk_fn fn,
-    void *arg, struct hsmca_err *err)
+store_ocsp_walk(struct store *st, int64_t from,
+    const struct store_ocsp_pos *after, store_ocsp_walk_fn fn, void *arg,
+    struct hsmca_err *err)
 {
 	unsigned char start[STORE_EXPIRY_KEY_MAX];
 	struct store_ocsp_cert cert;
@@ -241,11 +242,20 @@ store_ocsp_walk(struct store *st, int64_t from, store_ocsp_walk_fn fn,
 		    "store: OCSP walk: %s", mdb_strerror(mrc));
 		goto out;
 	}
-	k.mv_size = store_expiry_key(from, (const unsigned char *)"", 0,
-	    start);
+	if (after != NULL && after->not_after >= from &&
+	    after->serial_len <= STORE_SERIAL_MAX)
+		k.mv_size = store_expiry_key(after->not_after, after->serial,
+		    after->serial_len, start);
+	else
+		k.mv_size = store_expiry_key(from, (const unsigned char *)"",
+		    0, start);
 	k.mv_data = start;
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
-	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	/* Resuming: skip the entry the last walk stopped at. */
+	if (mrc == 0 && after != NULL && k.mv_size == 8 + after->serial_len &&
+	    memcmp(k.mv_data, start, k.mv_size) == 0)
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const unsigned char *serial = (const unsigned char *)k.mv_data
 		    + 8;
 		size_t slen = k.mv_size - 8;

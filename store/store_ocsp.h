@@ -63,6 +63,13 @@ int store_ocsp_view(struct store *st, const unsigned char *serial,
     size_t serial_len, store_ocsp_view_fn fn, void *arg,
     struct hsmca_err *err);
 
+/* A place in the expiry-ordered walk: just after this certificate. */
+struct store_ocsp_pos {
+	int64_t not_after;
+	unsigned char serial[STORE_SERIAL_MAX];
+	size_t serial_len;
+};
+
 /*
  * Called for each unexpired certificate (not_after >= `from`, in expiry
  * order) with its serial, light record and stored responses (NULL when
@@ -73,7 +80,13 @@ typedef int (*store_ocsp_walk_fn)(const unsigned char *serial,
     size_t serial_len, const struct store_ocsp_cert *cert,
     const struct store_ocsp *rec, void *arg);
 
-int store_ocsp_walk(struct store *st, int64_t from, store_ocsp_walk_fn fn,
-    void *arg, struct hsmca_err *err);
+/*
+ * Walk the certificates with not_after >= `from` in expiry order, in
+ * one snapshot, starting just after `after` when it is not NULL (so a
+ * caller that stops the walk can resume it where it stopped).
+ */
+int store_ocsp_walk(struct store *st, int64_t from,
+    const struct store_ocsp_pos *after, store_ocsp_walk_fn fn, void *arg,
+    struct hsmca_err *err);
 
 #endif
