@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "protocol/acme_int.h"
 
@@ -171,6 +172,39 @@ start_write(struct store_txn *txn, void *arg)
 }
 
 /* POST /acme/chall/ID/N: start the challenge, or read it (7.5.1). */
+/*
+ * Queue the validation and give it up to ACME_CHALL_WAIT_MS: a quick
+ * one is answered with its result, sparing the client a poll; a slow
+ * one is answered "processing" with Retry-After.  Either way the state
+ * shown is the durable one.  *z is replaced by the latest record.
+ */
+static int
+wait_result(struct acme *a, uint64_t id, unsigned idx,
+    struct store_acme_authz **z)
+{
+	struct store_acme_authz *nz = NULL;
+	struct timespec t0, t1;
+	uint64_t seq = acme_job_seq(a);
+	long left = ACME_CHALL_WAIT_MS;
+
+	acme_job_push(a, id, idx);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0) {
+		seq = acme_job_wait(a, seq, left);
+		if (store_acme_authz_get(a->st, id, &nz, NULL) == 0) {
+			store_acme_authz_free(*z);
+			*z = nz;
+			nz = NULL;
+		}
+		if ((*z)->chall[idx].status != ACME_ST_PROCESSING)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = ACME_CHALL_WAIT_MS - ((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	}
+	return 0;
+}
+
 int
 acme_h_chall(struct http_req *req, void *arg)
 {
@@ -220,8 +254,8 @@ acme_h_chall(struct http_req *req, void *arg)
 		store_acme_authz_free(z);
 		z = w.z;
 		w.z = NULL;
-		if (w.queued)
-			acme_job_push(a, id, (unsigned)idx);
+		if (w.queued && wait_result(a, id, (unsigned)idx, &z) != 0)
+			goto fail;
 	}
 	acme_url(a, url, sizeof(url), "/acme/authz/%llu",
 	    (unsigned long long)id);

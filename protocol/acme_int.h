@@ -24,6 +24,8 @@
 #define ACME_ROUTES 11
 #define ACME_TOKEN_BYTES 32
 #define ACME_RETRY_AFTER "1"
+#define ACME_CHALL_WAIT_MS 100		/* a challenge POST waits this long
+					   for a quick validation's result */
 #define ACME_DOMAIN_WINDOW (7 * 86400)	/* certs_per_domain_week */
 #define ACME_KEYCACHE 1024		/* parsed account keys kept */
 
@@ -93,6 +95,8 @@ struct acme {
 	/* workers, queue and the orders being finalized, under `mu` */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t done_cv;		/* a result was stored (monotonic) */
+	uint64_t done_seq;		/* results stored so far */
 	struct acme_job *head, *tail;
 	bool stopping;
 	pthread_t *threads;
@@ -219,6 +223,13 @@ int acme_eab_check(struct acme *a, const json_t *eab, EVP_PKEY *acct_key,
 int acme_workers_start(struct acme *a, struct hsmca_err *err);
 void acme_workers_stop(struct acme *a);
 void acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx);
+/*
+ * Wait until some validation result after `seq` (a done_seq read
+ * before queueing) is stored, or `ms` have passed.  Returns the new
+ * done_seq.
+ */
+uint64_t acme_job_wait(struct acme *a, uint64_t seq, long ms);
+uint64_t acme_job_seq(struct acme *a);
 
 /* acme_keycache.c: the parsed key of an account (new reference). */
 int acme_account_key(struct acme *a, const struct store_acme_account *acct,

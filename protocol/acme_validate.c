@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "protocol/acme_int.h"
@@ -148,10 +149,50 @@ record:
 	if (store_write(a->st, result_write, &w, &werr) != 0)
 		log_error("acme: storing a validation result: %s",
 		    werr.detail);
+	/* Durable now: wake challenge requests waiting for a result. */
+	pthread_mutex_lock(&a->mu);
+	a->done_seq++;
+	pthread_cond_broadcast(&a->done_cv);
+	pthread_mutex_unlock(&a->mu);
 done:
 	free(problem);
 	store_acme_account_free(acct);
 	store_acme_authz_free(z);
+}
+
+/* The number of results stored so far. */
+uint64_t
+acme_job_seq(struct acme *a)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&a->mu);
+	seq = a->done_seq;
+	pthread_mutex_unlock(&a->mu);
+	return seq;
+}
+
+/* Wait for a result stored after `seq`, at most `ms`; see acme_int.h. */
+uint64_t
+acme_job_wait(struct acme *a, uint64_t seq, long ms)
+{
+	struct timespec until;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&a->mu);
+	while (a->done_seq == seq && !a->stopping)
+		if (pthread_cond_timedwait(&a->done_cv, &a->mu, &until) != 0)
+			break;
+	now = a->done_seq;
+	pthread_mutex_unlock(&a->mu);
+	return now;
 }
 
 static void *
@@ -215,6 +256,7 @@ acme_workers_stop(struct acme *a)
 	pthread_mutex_lock(&a->mu);
 	a->stopping = true;
 	pthread_cond_broadcast(&a->cv);
+	pthread_cond_broadcast(&a->done_cv);
 	pthread_mutex_unlock(&a->mu);
 	for (i = 0; i < a->nthreads; i++)
 		pthread_join(a->threads[i], NULL);

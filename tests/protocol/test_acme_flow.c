@@ -466,6 +466,66 @@ test_profile(void **state)
 	EVP_PKEY_free(ck);
 }
 
+/*
+ * The challenge POST answers with the durable state: a quick validation
+ * already valid (with "validated"), else processing with Retry-After;
+ * and a second POST does not start it again.
+ */
+static void
+test_challenge_answer(void **state)
+{
+	EVP_PKEY *acct = t_key("ec:P-256");
+	char *kid, *ourl, thumb[JWK_THUMBPRINT_LEN + 1], ka[160], *curl;
+	const char *aurl, *token = NULL, *st;
+	json_t *order, *ch;
+	struct ac_resp r, r2;
+	size_t k;
+
+	(void)state;
+	assert_int_equal(afx_account(&F, acct, &kid), 0);
+	assert_int_equal(afx_order(&F, acct, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+	aurl = json_string_value(json_array_get(json_object_get(order,
+	    "authorizations"), 0));
+	assert_int_equal(ac_post(&F.c, acct, kid, aurl, NULL, &r), 0);
+	curl = NULL;
+	json_array_foreach(json_object_get(r.json, "challenges"), k, ch) {
+		if (strcmp(json_string_value(json_object_get(ch, "type")),
+		    "http-01") == 0) {
+			token = json_string_value(json_object_get(ch, "token"));
+			curl = strdup(json_string_value(json_object_get(ch,
+			    "url")));
+		}
+	}
+	assert_non_null(curl);
+	assert_int_equal(jwk_thumbprint(acct, thumb, NULL), 0);
+	snprintf(ka, sizeof(ka), "%s.%s", token, thumb);
+	afx_serve(&F, token, ka);
+	ac_resp_free(&r);
+	assert_int_equal(ac_post(&F.c, acct, kid, curl, "{}", &r2), 0);
+	assert_int_equal(r2.status, 200);
+	st = json_string_value(json_object_get(r2.json, "status"));
+	print_message("  challenge answered %s\n", st);
+	if (strcmp(st, "valid") == 0) {
+		assert_non_null(json_object_get(r2.json, "validated"));
+	} else {
+		assert_string_equal(st, "processing");
+		assert_true(has_header(&r2, "Retry-After", NULL));
+	}
+	ac_resp_free(&r2);
+	/* Again: answered as it is, nothing restarted. */
+	assert_int_equal(ac_post(&F.c, acct, kid, curl, "{}", &r2), 0);
+	assert_int_equal(r2.status, 200);
+	st = json_string_value(json_object_get(r2.json, "status"));
+	assert_true(strcmp(st, "valid") == 0 || strcmp(st, "processing") == 0);
+	ac_resp_free(&r2);
+	free(curl);
+	free(ourl);
+	free(kid);
+	json_decref(order);
+	EVP_PKEY_free(acct);
+}
+
 #define NRACE 4
 
 struct racer {
@@ -626,6 +686,7 @@ main(void)
 		cmocka_unit_test(test_restart_mid_order),
 		cmocka_unit_test(test_restart_requeues),
 		cmocka_unit_test(test_profile),
+		cmocka_unit_test(test_challenge_answer),
 		cmocka_unit_test(test_concurrent_new_account),
 		cmocka_unit_test(test_concurrent_finalize),
 		cmocka_unit_test(test_db_check),
