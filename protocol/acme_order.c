@@ -180,7 +180,7 @@ acme_h_new_order(struct http_req *req, void *arg)
 	bool *bad = NULL, anybad = false;
 	int64_t now = ca_now(a->ca), retry = 0;
 	size_t n, i, k, nnew = 0;
-	int rc, status = 0;
+	int rc, status = 0, st;
 
 	memset(&o, 0, sizeof(o));
 	if ((rc = acme_post_parse(a, req, ACME_SIG_KID, &p, &status,
@@ -303,8 +303,14 @@ acme_h_new_order(struct http_req *req, void *arg)
 		goto fail;
 	acme_url(a, url, sizeof(url), "/acme/order/%llu",
 	    (unsigned long long)o.id);
-	rc = acme_reply_json(req, 201, url, acme_order_json(a, &o,
-	    ACME_ST_PENDING, NULL));
+	/* Ready at once when every authorization was reused. */
+	st = nnew > 0 ? ACME_ST_PENDING : acme_order_status(a, &o, now, NULL,
+	    &err);
+	if (st < 0)
+		goto fail;
+	if (st == ACME_ST_PENDING)
+		http_reply_header(req, "Retry-After", ACME_RETRY_AFTER);
+	rc = acme_reply_json(req, 201, url, acme_order_json(a, &o, st, NULL));
 	goto out;
 fail:
 	rc = acme_reply_err(req, 0, &err);

@@ -349,8 +349,9 @@ test_authz_reuse(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(
 	    order1, "authorizations"), 0)), json_string_value(json_array_get(
 	    json_object_get(order2, "authorizations"), 0)));
+	/* Its only authorization is reused and valid: ready at once. */
 	assert_string_equal(json_string_value(json_object_get(order2,
-	    "status")), "pending");
+	    "status")), "ready");
 	free(o1);
 	free(o2);
 	json_decref(order1);
