@@ -91,6 +91,7 @@ ok "an untrusted server certificate fails every worker, exit 1"
 # A Pebble that rejects 10% of good nonces: each badNonce is retried once
 # with the nonce it carried; only a second one in a row fails a request
 # (about 1 in 100), so a few orders may fail, never 10 (the give-up).
+# Two workers: Pebble 2.4 deadlocks at times from four up.
 bench_kill "$BENCH_PEBBLE_PID"
 mkdir "$WORK/pebble-nonce"
 BENCH_PEBBLE_NONCEREJECT=10 bench_pebble_start "$WORK/pebble-nonce" \
