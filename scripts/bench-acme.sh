@@ -174,6 +174,13 @@ JSON
 	fi
 }
 
+# Whether hsmcad printed its ca-bundle line, or died (the caller then
+# finds no such line and gives up at once instead of waiting).
+_bench_hsmcad_ready() {
+	grep -q '^ca-bundle: ' "$1/hsmcad.out" ||
+	    ! kill -0 "$BENCH_HSMCAD_PID" 2>/dev/null
+}
+
 # bench_hsmcad_start HSMCAD DIR HTTP01_PORT: hsmcad --ephemeral (its
 # state under DIR), validating http-01 on that port through the DNS
 # server.  Sets BENCH_HSMCAD_PID, BENCH_DIRECTORY and BENCH_BUNDLE from
@@ -193,7 +200,8 @@ bench_hsmcad_start() {
 	    >"$d/hsmcad.out" 2>"$d/hsmcad.err" &
 	BENCH_HSMCAD_PID=$!
 	BENCH_PIDS+=($!)
-	if ! bench_wait_for 60 grep -q '^ca-bundle: ' "$d/hsmcad.out" ||
+	if ! bench_wait_for 60 _bench_hsmcad_ready "$d" ||
+	    ! grep -q '^ca-bundle: ' "$d/hsmcad.out" ||
 	    ! grep -q '^directory: ' "$d/hsmcad.out"; then
 		echo "bench-acme: hsmcad did not start serving" >&2
 		cat "$d/hsmcad.out" "$d/hsmcad.err" >&2
