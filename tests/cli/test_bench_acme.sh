@@ -1,7 +1,8 @@
 # tests/cli/test_bench_acme.sh - bench acme completes real issuances
-# against Pebble and prints its figures with "orders/s" last; failures
-# (an unreachable http-01 responder, an untrusted TLS certificate) are
-# counted, printed and make it exit 1.
+# against Pebble and against hsmcad and prints its figures with
+# "orders/s" last; failures (an unreachable http-01 responder, an
+# untrusted TLS certificate, badNonce twice in a row) are counted,
+# printed and make it exit 1.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../../scripts/bench-acme.sh"
 
@@ -123,6 +124,28 @@ else
 fi
 echo "#   badNonce retried $retried times; $done_ of 20 completed"
 ok "badNonce answers are retried once with their nonce and counted"
+
+# The same short run against hsmcad, built beside hsmca.
+hsmcad="$(dirname "$HSMCA")/hsmcad"
+[ -x "$hsmcad" ] || fail "no hsmcad beside $HSMCA"
+mkdir "$WORK/hsmcad"
+bench_hsmcad_start "$hsmcad" "$WORK/hsmcad" "$http01" ||
+    fail "cannot start hsmcad"
+rc=0
+bench --ca-bundle "$BENCH_BUNDLE" --orders 5 --concurrency 2 \
+    --http01-port "$http01" --domain smoke.test \
+    >"$WORK/hsmcad.out" 2>"$WORK/hsmcad.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "run against hsmcad exited $rc: $(cat \
+    "$WORK/hsmcad.out" "$WORK/hsmcad.err")"
+grep -qx 'orders completed: 5 of 5' "$WORK/hsmcad.out" ||
+    fail "hsmcad: not 5 of 5 orders completed"
+hits="$(sed -n 's/^http-01 answered: \([0-9]*\) .*/\1/p' "$WORK/hsmcad.out")"
+[ -n "$hits" ] && [ "$hits" -ge 5 ] ||
+    fail "hsmcad fetched the http-01 token \"$hits\" times for 5 orders"
+tail -n1 "$WORK/hsmcad.out" | grep -qE '^orders/s: [0-9]+\.[0-9]$' ||
+    fail "hsmcad: last line is not \"orders/s: X\""
+bench_kill "$BENCH_HSMCAD_PID"
+ok "5 orders against hsmcad with real http-01 validation"
 
 expect_fail 2 "--directory and --ca-bundle are required" \
     "$HSMCA" bench acme --orders 1
