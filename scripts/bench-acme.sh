@@ -4,6 +4,7 @@
 #
 #   bench-acme.sh [--orders N] [--concurrency C] [--runs R]
 #                 [--build-dir DIR] [--no-build] [--pebble-only]
+#                 [--interleave]
 #
 # The binaries come from DIR (default $HSMCA_BUILD_DIR, else build/),
 # built there first through setup.sh unless --no-build.
@@ -18,6 +19,8 @@
 # the generator R times against it.  Prints each run, the medians and
 # the ratio hsmcad/pebble.  Rate limits of hsmcad are switched off:
 # Pebble has none.  Defaults: 500 orders, concurrency 8, 3 runs.
+# --interleave starts hsmcad first and alternates the runs (Pebble run
+# i, hsmcad run i), so that other load on the machine falls on both.
 #
 # Loopback only, free ports, every wait bounded; the EXIT trap stops
 # every process this script started and removes its temporary directory.
@@ -230,7 +233,7 @@ set -euo pipefail
 
 usage() {
 	echo "usage: bench-acme.sh [--orders N] [--concurrency C] [--runs R]" \
-	    "[--build-dir DIR] [--no-build] [--pebble-only]" >&2
+	    "[--build-dir DIR] [--no-build] [--pebble-only] [--interleave]" >&2
 	exit 2
 }
 
@@ -243,6 +246,7 @@ conc=8
 runs=3
 build="${HSMCA_BUILD_DIR:-$root/build}"
 pebble_only=0
+interleave=0
 build_first=1
 while (($# > 0)); do
 	case "$1" in
@@ -252,6 +256,7 @@ while (($# > 0)); do
 	--build-dir) build="${2:?}"; shift 2 ;;
 	--pebble-only) pebble_only=1; shift ;;
 	--no-build) build_first=0; shift ;;
+	--interleave) interleave=1; shift ;;
 	*) usage ;;
 	esac
 done
@@ -277,13 +282,13 @@ http01="$(bench_free_ports 1)"
 # One generator run is bounded: a wedged server cannot hold the script.
 run_timeout=$((60 + orders / 2))
 
-# run_one LABEL I: one generator run against $BENCH_DIRECTORY; prints
-# its line and sets RATE.  Returns 1 (output kept) when the run failed.
+# run_one LABEL I DIRECTORY BUNDLE: one generator run; prints its line
+# and sets RATE.  Returns 1 (output kept) when the run failed.
 run_one() {
-	local label="$1" i="$2" out="$work/$1.$2.out"
+	local label="$1" i="$2" dir="$3" bundle="$4" out="$work/$1.$2.out"
 	RATE=""
 	if ! timeout "$run_timeout" "$hsmca" bench acme \
-	    --directory "$BENCH_DIRECTORY" --ca-bundle "$BENCH_BUNDLE" \
+	    --directory "$dir" --ca-bundle "$bundle" \
 	    --orders "$orders" --concurrency "$conc" \
 	    --http01-port "$http01" >"$out" 2>"$out.err"; then
 		return 1
@@ -315,12 +320,13 @@ bench_dns_start "$work/dns"
 # that fails is retried with another, at most three times, saying so.
 rates_pebble=()
 pebble_retries=0
-for i in $(seq "$runs"); do
+pebble_run() {
+	local i="$1" attempt
 	for attempt in 1 2 3 4; do
 		rm -rf "$work/pebble"
 		mkdir "$work/pebble"
 		bench_pebble_start "$work/pebble" "$http01"
-		if run_one pebble "$i"; then
+		if run_one pebble "$i" "$BENCH_DIRECTORY" "$BENCH_BUNDLE"; then
 			bench_kill "$BENCH_PEBBLE_PID"
 			break
 		fi
@@ -333,24 +339,48 @@ for i in $(seq "$runs"); do
 		pebble_retries=$((pebble_retries + 1))
 	done
 	rates_pebble+=("$RATE")
-done
+}
+
+# One hsmcad for all runs: its store keeps growing, as in service.
+rates_hsmcad=()
+hsmcad_run() {
+	if ! run_one hsmcad "$1" "$hsmcad_dir" "$hsmcad_bundle"; then
+		run_failed hsmcad "$1"
+		exit 1
+	fi
+	rates_hsmcad+=("$RATE")
+}
+
+if ((interleave && !pebble_only)); then
+	# Pebble run i, then hsmcad run i: a change in the machine's other
+	# load hits both series alike.  hsmcad idles during Pebble's runs.
+	bench_hsmcad_start "$hsmcad" "$work/hsmcad" "$http01"
+	hsmcad_dir="$BENCH_DIRECTORY"
+	hsmcad_bundle="$BENCH_BUNDLE"
+	for i in $(seq "$runs"); do
+		pebble_run "$i"
+		hsmcad_run "$i"
+	done
+	bench_kill "$BENCH_HSMCAD_PID"
+else
+	for i in $(seq "$runs"); do
+		pebble_run "$i"
+	done
+fi
 p_med="$(bench_median "${rates_pebble[@]}")"
 echo "pebble  median: $p_med orders/s ($pebble_retries failed runs retried)"
 if ((pebble_only)); then
 	exit 0
 fi
-
-# One hsmcad for all runs: its store keeps growing, as in service.
-rates_hsmcad=()
-bench_hsmcad_start "$hsmcad" "$work/hsmcad" "$http01"
-for i in $(seq "$runs"); do
-	if ! run_one hsmcad "$i"; then
-		run_failed hsmcad "$i"
-		exit 1
-	fi
-	rates_hsmcad+=("$RATE")
-done
-bench_kill "$BENCH_HSMCAD_PID"
+if ((!interleave)); then
+	bench_hsmcad_start "$hsmcad" "$work/hsmcad" "$http01"
+	hsmcad_dir="$BENCH_DIRECTORY"
+	hsmcad_bundle="$BENCH_BUNDLE"
+	for i in $(seq "$runs"); do
+		hsmcad_run "$i"
+	done
+	bench_kill "$BENCH_HSMCAD_PID"
+fi
 h_med="$(bench_median "${rates_hsmcad[@]}")"
 echo "hsmcad  median: $h_med orders/s"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
