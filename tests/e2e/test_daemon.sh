@@ -157,6 +157,9 @@ expect_exit() {
 	    fail "hsmcad $*: stderr lacks \"$substr\": $(cat "$WORK/bad.err")"
 	[ ! -s "$WORK/bad.out" ] || fail "hsmcad $*: printed on stdout"
 }
+"$HSMCAD" --help >"$WORK/help.out" || fail "hsmcad --help exited non-zero"
+grep -q -- '--ephemeral' "$WORK/help.out" || fail "--help does not list --ephemeral"
+expect_exit 2 "bad option" --no-such-option
 expect_exit 2 "drop --state" --ephemeral --state "$WORK/state"
 expect_exit 2 "no state directory"
 expect_exit 4 "no CA here" --state "$WORK/empty"
