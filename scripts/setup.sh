@@ -14,7 +14,7 @@ packages=(
 	libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc
 	liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev libinih-dev procps
 	libmicrohttpd-dev libcurl4-openssl-dev libunbound-dev libevent-dev libpsl-dev
-	wrk certbot lego dehydrated uacme acme-tiny pebble knot knot-dnsutils time
+	wrk certbot lego dehydrated uacme acme-tiny pebble knot knot-dnsutils time curl
 )
 
 missing=()
