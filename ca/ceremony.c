@@ -3,15 +3,23 @@
  * certificates, store and configuration file, in an order that lets a
  * crash be detected and never overwrites an existing CA.
  */
+/* nftw() */
+#define _XOPEN_SOURCE 700
+
 #include "ca/ca_int.h"
 #include "ca/ocsp_int.h"
+#include "common/log.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -28,7 +36,26 @@ struct ceremony {
 	struct hsm_key *root_key, *issuing_key;
 	X509 *root, *issuing;
 	int64_t now;
+	/*
+	 * What this run made, undone if a later step fails: the token (its
+	 * directory did not exist before), key pairs in a token it did not
+	 * make (by config key), and the files it wrote.
+	 */
+	bool token_made;
+	const char *keys_made[2];
+	size_t nkeys_made;
+	char files_made[6][PATH_MAX];
+	size_t nfiles_made;
 };
+
+/* Note a file this run wrote, for rollback(). */
+static void
+made_file(struct ceremony *c, const char *path)
+{
+	if (c->nfiles_made < sizeof(c->files_made) / sizeof(c->files_made[0]))
+		snprintf(c->files_made[c->nfiles_made++], PATH_MAX, "%s",
+		    path);
+}
 
 /* The object= attribute of a PKCS#11 URI, percent-decoded. */
 static int
@@ -94,14 +121,17 @@ token_create(struct ceremony *c, struct hsmca_err *err)
 	if ((rc = pin_new(user_pin, err)) != 0 ||
 	    (rc = pin_new(so_pin, err)) != 0)
 		goto out;
+	made_file(c, conf);
 	if ((rc = path_of(c, "hsm.pin_file", path, sizeof(path), err)) != 0 ||
 	    (rc = ca_file_write(path, user_pin, strlen(user_pin), 0600,
 	    err)) != 0)
 		goto out;
+	made_file(c, path);
 	if (snprintf(path, sizeof(path), "%s/so.pin", c->state) >=
 	    (int)sizeof(path) ||
 	    (rc = ca_file_write(path, so_pin, strlen(so_pin), 0600, err)) != 0)
 		goto out;
+	made_file(c, path);
 	if ((rc = path_of(c, "hsm.module", module, sizeof(module), err)) != 0)
 		goto out;
 	if ((rc = hsm_token_create(module, conf, "hsmca", so_pin, user_pin,
@@ -129,6 +159,7 @@ key_make(struct ceremony *c, const char *key, enum hsm_key_type type,
 		    uri ? uri : "");
 	if ((rc = hsm_key_generate(c->hsm, type, label, err)) != 0)
 		return rc;
+	c->keys_made[c->nkeys_made++] = key;
 	return hsm_key_open(c->hsm, uri, out, err);
 }
 
@@ -238,7 +269,8 @@ out:
 }
 
 static int
-pem_write(const char *path, X509 *x, struct hsmca_err *err)
+pem_write(struct ceremony *c, const char *path, X509 *x,
+    struct hsmca_err *err)
 {
 	BIO *bio = NULL;
 	BUF_MEM *mem;
@@ -251,7 +283,9 @@ pem_write(const char *path, X509 *x, struct hsmca_err *err)
 		goto out;
 	}
 	BIO_get_mem_ptr(bio, &mem);
-	rc = ca_file_write(path, mem->data, mem->length, 0644, err);
+	if ((rc = ca_file_write(path, mem->data, mem->length, 0644,
+	    err)) == 0)
+		made_file(c, path);
 out:
 	BIO_free(bio);
 	return rc;
@@ -278,7 +312,7 @@ meta_put(struct store_txn *txn, void *arg)
 
 /* Create the store and record the CA's key ids in it. */
 static int
-store_create(struct ceremony *c, struct hsmca_err *err)
+db_create(struct ceremony *c, struct hsmca_err *err)
 {
 	struct store *st = NULL;
 	struct store_opts so = { 0 };
@@ -323,6 +357,71 @@ conf_write(struct ceremony *c, const char *path, struct hsmca_err *err)
 	rc = ca_file_write(path, buf, len, 0600, err);
 	free(buf);
 	return rc;
+}
+
+/* nftw() callback: remove one entry of the token directory. */
+static int
+remove_entry(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0)
+		log_warn("init: cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * Undo what a failed ceremony made, so that running it again starts
+ * from where the operator was: keys generated in a token the run did
+ * not make are destroyed (a token it made goes as a whole, after the
+ * session is closed), and the files it wrote are removed.  The OCSP
+ * signer key is left: a later run certifies it (ca_ocsp_signer_make).
+ * Failures are logged; the ceremony's own error is what the caller
+ * reports.
+ */
+static void
+rollback(struct ceremony *c)
+{
+	struct hsmca_err kerr = { 0 };
+	char label[128], tokdir[PATH_MAX];
+	size_t i;
+
+	for (i = 0; !c->token_made && i < c->nkeys_made; i++) {
+		if (uri_object(config_get(c->p->cfg, c->keys_made[i]), label,
+		    sizeof(label)) != 0)
+			continue;
+		if (hsm_key_destroy(c->hsm, label, &kerr) != 0)
+			log_warn("init: key \"%s\" stays in the token: %s",
+			    label, kerr.detail);
+	}
+	hsm_close(c->hsm);
+	c->hsm = NULL;
+	if (c->token_made && snprintf(tokdir, sizeof(tokdir), "%s/tokens",
+	    c->state) < (int)sizeof(tokdir))
+		nftw(tokdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	for (i = 0; i < c->nfiles_made; i++)
+		if (unlink(c->files_made[i]) != 0 && errno != ENOENT)
+			log_warn("init: cannot remove %s: %s",
+			    c->files_made[i], strerror(errno));
+}
+
+/* Whether `path` is absent or an empty directory. */
+static bool
+dir_empty(const char *path)
+{
+	struct dirent *e;
+	DIR *d;
+	bool empty = true;
+
+	if ((d = opendir(path)) == NULL)
+		return errno == ENOENT;
+	while (empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
 }
 
 /* STATE must not hold a CA, finished or interrupted. */
@@ -388,8 +487,25 @@ ca_init(const struct ca_init_params *params, struct hsmca_err *err)
 		goto out;
 	c.now = params->clock ? params->clock(params->clock_arg) :
 	    (int64_t)time(NULL);
-	if (params->create_token && (rc = token_create(&c, err)) != 0)
-		goto out;
+	if (params->create_token) {
+		/* A token left by a crashed run is not this run's to undo. */
+		if (snprintf(path, sizeof(path), "%s/tokens", c.state) >=
+		    (int)sizeof(path)) {
+			rc = hsmca_err_set(err, HSMCA_EINVAL, "usage",
+			    "state directory path too long");
+			goto out;
+		}
+		if (!dir_empty(path)) {
+			rc = hsmca_err_set(err, HSMCA_EEXIST, "usage",
+			    "%s holds a token from an interrupted ceremony; "
+			    "refusing to overwrite; remove the state directory "
+			    "to start over", path);
+			goto out;
+		}
+		c.token_made = true;
+		if ((rc = token_create(&c, err)) != 0)
+			goto out;
+	}
 	if ((rc = ca_hsm_open(c.state, params->cfg, &c.hsm, err)) != 0)
 		goto out;
 	if ((rc = key_make(&c, "ca.root_key", type, &c.root_key, err)) != 0 ||
@@ -406,17 +522,21 @@ ca_init(const struct ca_init_params *params, struct hsmca_err *err)
 	    &c.issuing, err)) != 0)
 		goto out;
 	if ((rc = path_of(&c, "ca.root_cert", path, sizeof(path), err)) != 0 ||
-	    (rc = pem_write(path, c.root, err)) != 0 ||
+	    (rc = pem_write(&c, path, c.root, err)) != 0 ||
 	    (rc = path_of(&c, "ca.issuing_cert", path, sizeof(path),
 	    err)) != 0 ||
-	    (rc = pem_write(path, c.issuing, err)) != 0)
+	    (rc = pem_write(&c, path, c.issuing, err)) != 0)
 		goto out;
 	/* The delegated OCSP signer, certified by the issuing key. */
 	if (config_get_bool(params->cfg, "ocsp.enabled") &&
 	    (rc = ca_ocsp_signer_make(c.hsm, params->cfg, c.state,
 	    c.issuing_key, c.issuing, c.now, err)) != 0)
 		goto out;
-	if ((rc = store_create(&c, err)) != 0)
+	if (config_get_bool(params->cfg, "ocsp.enabled") &&
+	    config_get_path(params->cfg, "ocsp.signer_cert", c.state, path,
+	    sizeof(path)) == 0)
+		made_file(&c, path);
+	if ((rc = db_create(&c, err)) != 0)
 		goto out;
 	rc = conf_write(&c, conf, err);
 out:
@@ -424,6 +544,8 @@ out:
 	X509_free(c.issuing);
 	hsm_key_free(c.root_key);
 	hsm_key_free(c.issuing_key);
+	if (rc != 0)
+		rollback(&c);
 	hsm_close(c.hsm);
 	return rc;
 }

@@ -93,6 +93,15 @@ int hsm_key_generate(struct hsm *hsm, enum hsm_key_type type,
     const char *label, struct hsmca_err *err);
 
 /*
+ * Destroy the private key labelled `label` and the objects sharing its
+ * label and CKA_ID (its public key).  For undoing a generation that a
+ * later step failed; never for keys in service.  HSMCA_ENOTFOUND when
+ * no such private key exists.  Keys opened on it must be freed first.
+ */
+int hsm_key_destroy(struct hsm *hsm, const char *label,
+    struct hsmca_err *err);
+
+/*
  * Find the key pair named by `uri` (a PKCS#11 URI with object= and/or
  * id=; its token attributes, when present, must match the open token).
  * HSMCA_ENOTFOUND when the token has no such private key.  On success

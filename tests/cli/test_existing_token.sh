@@ -20,6 +20,20 @@ HSMCA_PIN=0000 expect_fail 5 "refused the PIN" hsmca init --state "$STATE" \
     --module "$SOFTHSM_MODULE" --token-uri pkcs11:token=ext
 ok "init on an existing token without or with a wrong PIN"
 
+# A ceremony failing after key generation destroys the key pairs it
+# made, so a real HSM is not left with orphans whose labels block the
+# next run.
+command -v pkcs11-tool >/dev/null || fail "pkcs11-tool (opensc) missing"
+HSMCA_PIN="$pin" expect_fail 6 "/nonexistent/x" hsmca init --state "$STATE" \
+    --module "$SOFTHSM_MODULE" --token-uri pkcs11:token=ext \
+    --set ca.issuing_cert=/nonexistent/x/issuing.pem
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label ext --login \
+    --pin "$pin" --list-objects >"$WORK/objs" 2>&1 ||
+    fail "pkcs11-tool --list-objects: $(cat "$WORK/objs")"
+grep -q "label: *hsmca-" "$WORK/objs" &&
+    fail "failed init left objects: $(grep label "$WORK/objs")"
+ok "a failed init on an existing token destroys the keys it generated"
+
 HSMCA_PIN="$pin" hsmca init --state "$STATE" --module "$SOFTHSM_MODULE" \
     --token-uri pkcs11:token=ext >"$WORK/init.out" 2>&1 ||
     fail "init: $(cat "$WORK/init.out")"

@@ -54,3 +54,20 @@ for kt in ec-p384 rsa-2048; do
 	    fail "issuing key of $kt"
 done
 ok "init --key-type ec-p384 and rsa-2048"
+
+# A ceremony that fails half-way (the issuing certificate cannot be
+# written; the store cannot be created, after the OCSP signer) leaves
+# the state directory as it found it, so the same command succeeds next.
+for bad in ca.issuing_cert=/nonexistent/x/issuing.pem \
+    store.path=/nonexistent/x/db; do
+	s="$WORK/undo-${bad%%=*}"
+	expect_fail 6 "/nonexistent/x" hsmca init --state "$s" --set "$bad"
+	left="$(ls -A "$s")"
+	[ -z "$left" ] || fail "failed init ($bad) left: $left"
+	hsmca init --state "$s" >/dev/null || fail "init after a failed init ($bad)"
+done
+mkdir -p "$WORK/crashed/tokens/0a1b"
+expect_fail 7 "holds a token from an interrupted ceremony" \
+    hsmca init --state "$WORK/crashed"
+[ -d "$WORK/crashed/tokens/0a1b" ] || fail "init removed a token it did not make"
+ok "a failed init undoes what it made; a crashed one's token is refused and kept"
