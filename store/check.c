@@ -68,8 +68,9 @@ check_record(struct check *ck, const MDB_val *k, const MDB_val *v)
 {
 	struct store_cert *c = NULL;
 	unsigned char ekey[STORE_EXPIRY_KEY_MAX], akey[8];
+	unsigned char rkey[STORE_REVOKED_KEY_MAX];
 	char hex[STORE_HEX_MAX];
-	size_t i, elen;
+	size_t i, elen, rlen;
 	int rc;
 
 	store_hex(k->mv_data, k->mv_size <= STORE_SERIAL_MAX ? k->mv_size :
@@ -97,6 +98,17 @@ check_record(struct check *ck, const MDB_val *k, const MDB_val *v)
 		if (rc == 0)
 			problem(ck, "certs %s: no certs_by_name entry for "
 			    "\"%s\"", hex, c->names[i]);
+	}
+	if (c->status == STORE_CERT_REVOKED) {
+		rlen = store_revoked_key(c->crl_shard, c->serial,
+		    c->serial_len, rkey);
+		if ((rc = has_entry(ck, STORE_DB_REVOKED_BY_SHARD, rkey, rlen,
+		    NULL, 0)) < 0)
+			goto fail;
+		if (rc == 0)
+			problem(ck, "certs %s: revoked but not listed in "
+			    "revoked_by_shard shard %u", hex,
+			    (unsigned)c->crl_shard);
 	}
 	if (c->account_id != 0) {
 		store_account_key(c->account_id, akey);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "store/store_revoke.h"
 #include "tests/store/helpers.h"
 
 /* Directories made by th_tmpdir() and not yet removed. */
@@ -132,7 +133,20 @@ th_cert(struct store_cert *c, uint32_t n, int64_t not_after,
 int
 th_put_fn(struct store_txn *txn, void *arg)
 {
-	store_cert_put(txn, arg);
+	struct store_cert *c = arg;
+	struct store_revoked e = { 0 };
+
+	if (c->status == STORE_CERT_REVOKED && c->revoke_reason < 0)
+		c->revoke_reason = 0;
+	store_cert_put(txn, c);
+	if (c->status == STORE_CERT_REVOKED && store_txn_error(txn) == 0) {
+		memcpy(e.serial, c->serial, c->serial_len);
+		e.serial_len = c->serial_len;
+		e.revoked_at = c->revoked_at;
+		e.reason = c->revoke_reason;
+		e.not_after = c->not_after;
+		store_revoked_put(txn, c->crl_shard, &e);
+	}
 	return store_txn_error(txn);
 }
 

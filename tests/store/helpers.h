@@ -33,7 +33,11 @@ const char *th_path(const char *dir, const char *name);
 void th_cert(struct store_cert *c, uint32_t n, int64_t not_after,
     uint64_t account, char **names, size_t nnames);
 
-/* Write function: store_cert_put(txn, arg). */
+/*
+ * Write function: store_cert_put(txn, arg); a revoked record is also
+ * listed on its CRL shard, as ca_revoke() does (a reason of -1 becomes
+ * 0 in the record first).
+ */
 int th_put_fn(struct store_txn *txn, void *arg);
 
 /* store_write(th_put_fn, c); returns its result. */

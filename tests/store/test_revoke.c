@@ -354,6 +354,19 @@ test_check(void **state)
 	a.e.serial[4] = 0x77;
 	assert_int_equal(store_write(st, put_fn, &a, &err), 0);
 	assert_int_equal(problems_of(st), 3);
+	/* A revoked record its shard does not list (here: listed on
+	 * shard 0, recorded on shard 5). */
+	th_cert(&c, 3, NOW + 100, 0, NULL, 0);
+	c.status = STORE_CERT_REVOKED;
+	c.revoked_at = NOW - 10;
+	c.revoke_reason = 4;
+	c.crl_shard = 5;
+	a.cert = &c;
+	a.shard = 0;
+	memcpy(a.e.serial, c.serial, c.serial_len);
+	assert_int_equal(store_write(st, put_fn, &a, &err), 0);
+	/* The entry's backward check and the record's forward check. */
+	assert_int_equal(problems_of(st), 5);
 	store_close(st);
 	th_rmtree(dir);
 }
