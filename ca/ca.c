@@ -4,6 +4,7 @@
  */
 #include "ca/ca_int.h"
 #include "ca/ocsp_int.h"
+#include "common/proc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +169,11 @@ ca_hsm_open(const char *state_dir, const struct hsmca_config *cfg,
 {
 	char module[PATH_MAX], conf[PATH_MAX], pin_file[PATH_MAX];
 	struct hsm_params hp = { 0 };
+	int rc;
 
+	/* The PIN is about to enter this process's memory. */
+	if ((rc = proc_no_dump(err)) != 0)
+		return rc;
 	if (config_get_path(cfg, "hsm.module", state_dir, module,
 	    sizeof(module)) != 0)
 		return hsmca_err_set(err, HSMCA_EINVAL, "config",

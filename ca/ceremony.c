@@ -9,6 +9,7 @@
 #include "ca/ca_int.h"
 #include "ca/ocsp_int.h"
 #include "common/log.h"
+#include "common/proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -487,6 +488,9 @@ ca_init(const struct ca_init_params *params, struct hsmca_err *err)
 		goto out;
 	c.now = params->clock ? params->clock(params->clock_arg) :
 	    (int64_t)time(NULL);
+	/* PINs are made or read from here on. */
+	if ((rc = proc_no_dump(err)) != 0)
+		goto out;
 	if (params->create_token) {
 		/* A token left by a crashed run is not this run's to undo. */
 		if (snprintf(path, sizeof(path), "%s/tokens", c.state) >=

@@ -97,6 +97,11 @@ curl -sSf --cacert "$ROOT_PEM" -o /dev/null \
     "https://localhost:$ACME_PORT/roots/0" || fail "no service after SIGHUP"
 ok "SIGHUP is logged and ignored"
 
+# The PIN and the TLS key stay out of core files.
+grep -Eq '^Max core file size +0 +0 ' "/proc/$HSMCAD_PID/limits" ||
+    fail "hsmcad may write core files: $(grep core "/proc/$HSMCAD_PID/limits")"
+ok "hsmcad runs with core files off"
+
 # SIGTERM with a request in flight (headers received, body not yet
 # complete when the signal arrives): the reply must still come.
 python3 - "$ACME_PORT" "$HSMCAD_PID" "$ROOT_PEM" >"$WORK/drain.out" \
