@@ -5,11 +5,13 @@
  * d2i_X509_REQ would do, but OpenSSL 3.0 builds a decoder context for
  * every SubjectPublicKeyInfo it parses (about 200 us, more than a token
  * signature).  Here the key is rebuilt from its parameters with
- * EVP_PKEY_fromdata instead, and the signature is checked over the
- * CertificationRequestInfo bytes exactly as received.
+ * EVP_PKEY_fromdata instead (an EC key on P-256 or P-384 from a copy of
+ * the curve's prebuilt parameters), and the signature is checked over
+ * the CertificationRequestInfo bytes exactly as received.
  */
 #include "ca/ca_int.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -103,9 +105,49 @@ out:
 	return pkey;
 }
 
-/* An EC point on a named curve (RFC 5480 2.1.1: namedCurve only). */
+/*
+ * Parameters-only keys of the curves the policy allows, built once per
+ * process and only read afterwards.  EVP_PKEY_fromdata with a group name
+ * rebuilds the curve from its constants for every key (Montgomery
+ * contexts of the field and the order, the generator): about four times
+ * the cost of copying a ready group.  They are constants, not state, so
+ * they live here rather than in struct ca: ca_csr_check() has no CA.
+ */
+static const struct {
+	int nid;
+	const char *group;
+} curves[] = {
+	{ NID_X9_62_prime256v1, "P-256" },
+	{ NID_secp384r1, "P-384" },
+};
+#define NCURVES (sizeof(curves) / sizeof(curves[0]))
+static EVP_PKEY *curve_params[NCURVES];
+static pthread_once_t curve_once = PTHREAD_ONCE_INIT;
+
+/* A curve left NULL (out of memory) falls back to ec_key_fromdata. */
+static void
+curve_params_init(void)
+{
+	for (size_t i = 0; i < NCURVES; i++) {
+		OSSL_PARAM params[2];
+		EVP_PKEY_CTX *pctx;
+
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)curves[i].group, 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC",
+		    NULL)) == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+		    EVP_PKEY_fromdata(pctx, &curve_params[i],
+		    EVP_PKEY_KEY_PARAMETERS, params) != 1)
+			curve_params[i] = NULL;
+		EVP_PKEY_CTX_free(pctx);
+	}
+	ERR_clear_error();
+}
+
+/* An EC point on a named curve, the curve built from its name. */
 static EVP_PKEY *
-ec_key(const char *group, const unsigned char *k, long klen)
+ec_key_fromdata(const char *group, const unsigned char *k, long klen)
 {
 	OSSL_PARAM params[3];
 	EVP_PKEY_CTX *pctx = NULL;
@@ -121,6 +163,32 @@ ec_key(const char *group, const unsigned char *k, long klen)
 	    EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		pkey = NULL;
 	EVP_PKEY_CTX_free(pctx);
+	return pkey;
+}
+
+/*
+ * An EC point on a named curve (RFC 5480 2.1.1: namedCurve only).  The
+ * point is decoded and checked to lie on the curve either way
+ * (EC_POINT_oct2point under both EVP_PKEY_fromdata and
+ * EVP_PKEY_set1_encoded_public_key).
+ */
+static EVP_PKEY *
+ec_key(int nid, const char *group, const unsigned char *k, long klen)
+{
+	EVP_PKEY *params = NULL, *pkey;
+
+	pthread_once(&curve_once, curve_params_init);
+	for (size_t i = 0; i < NCURVES; i++)
+		if (curves[i].nid == nid)
+			params = curve_params[i];
+	if (params == NULL)
+		return ec_key_fromdata(group, k, klen);
+	if ((pkey = EVP_PKEY_new()) == NULL ||
+	    EVP_PKEY_copy_parameters(pkey, params) != 1 ||
+	    EVP_PKEY_set1_encoded_public_key(pkey, k, (size_t)klen) != 1) {
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
 	return pkey;
 }
 
@@ -156,7 +224,7 @@ spki_key(struct ca_csr *csr, struct hsmca_err *err)
 		if ((group = OSSL_EC_curve_nid2name(nid)) == NULL)
 			return badkey(err, "CA/B BR 6.1.5: unknown EC curve; use "
 			    "P-256 or P-384");
-		if ((csr->pubkey = ec_key(group, k, klen)) == NULL)
+		if ((csr->pubkey = ec_key(nid, group, k, klen)) == NULL)
 			return badkey(err, "RFC 5480 2.2: EC public key is not "
 			    "a point on its curve");
 		return 0;

@@ -180,6 +180,68 @@ test_explicit_curve(void **state)
 	EVP_PKEY_free(k);
 }
 
+/*
+ * EC keys on P-256 and P-384 (built from a copy of the curve's
+ * parameters): the key equals the requester's, in uncompressed and
+ * compressed form; a point off the curve is refused before the
+ * signature is looked at, also on a curve the policy refuses (whose key
+ * is built from the curve's name).
+ */
+static void
+test_ec_point(void **state)
+{
+	static const char *const specs[] = { "ec:P-256", "ec:P-384",
+	    "ec:P-521" };
+
+	(void)state;
+	for (size_t i = 0; i < 3 * 2; i++) {
+		EVP_PKEY *k = t_key(specs[i / 2]);
+		struct hsmca_err err = { 0 };
+		struct ca_csr *csr = NULL;
+		const unsigned char *cp;
+		unsigned char *der, *p;
+		X509_REQ *req;
+		size_t len;
+		int publen;
+		bool compressed = i % 2 == 1, allowed = i / 2 < 2;
+
+		assert_non_null(k);
+		if (compressed)
+			assert_int_equal(EVP_PKEY_set_utf8_string_param(k,
+			    "point-format", "compressed"), 1);
+		der = t_csr(k, NULL, one_name, &len);
+		/* The point as the CSR carries it. */
+		cp = der;
+		assert_non_null(req = d2i_X509_REQ(NULL, &cp, (long)len));
+		assert_int_equal(X509_PUBKEY_get0_param(NULL, &cp, &publen,
+		    NULL, X509_REQ_get_X509_PUBKEY(req)), 1);
+		assert_true(publen > 0);
+		assert_int_equal(cp[0], compressed ? 0x02 + (cp[0] & 1) :
+		    0x04);
+		assert_non_null(p = memmem(der, len, cp, (size_t)publen));
+		X509_REQ_free(req);
+		assert_int_equal(ca_csr_check(der, len, NULL, &csr, &err),
+		    allowed ? 0 : HSMCA_EPOLICY);
+		if (allowed)
+			assert_int_equal(EVP_PKEY_eq(csr->pubkey, k), 1);
+		ca_csr_free(csr);
+		csr = NULL;
+		if (!compressed) {
+			/* y + 1 is not on the curve for this x. */
+			p[publen - 1] ^= 0x01;
+			memset(&err, 0, sizeof(err));
+			assert_int_equal(ca_csr_check(der, len, NULL, &csr,
+			    &err), HSMCA_EPOLICY);
+			assert_string_equal(err.type, "badPublicKey");
+			assert_non_null(strstr(err.detail,
+			    "not a point on its curve"));
+			assert_null(csr);
+		}
+		free(der);
+		EVP_PKEY_free(k);
+	}
+}
+
 static char *
 to_pem(const unsigned char *der, size_t len, const char *label)
 {
@@ -278,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_tampered_body),
 		cmocka_unit_test(test_sha1_signature),
 		cmocka_unit_test(test_explicit_curve),
+		cmocka_unit_test(test_ec_point),
 		cmocka_unit_test(test_read),
 	};
 
