@@ -3,14 +3,17 @@
  * the raw signing speed of the same token key.
  *
  * A throwaway CA is built in a temporary directory, a pool of CSRs is
- * made before the clock starts, then N threads call ca_issue() for the
- * run's duration, each keeping up to --window issuances in flight through
- * ca_issue_submit() (0: one at a time through ca_issue()); then N threads
- * sign a TBS-sized buffer with the same issuing key for the same
- * duration.  An issuance counts when its callback reports the record
- * durable; the issuing phase ends when the last one has.  The ratio says how much of the
- * token's signing speed issuance keeps (CSR checks, TBS building,
- * linting and the durable store write are the rest).
+ * made before the clock starts, then N threads call ca_issue() for a
+ * round's duration, each keeping up to --window issuances in flight
+ * through ca_issue_submit() (0: one at a time through ca_issue()); then N
+ * threads sign a TBS-sized buffer with the same issuing key for as long
+ * as that issuing phase took.  An issuance counts when its callback
+ * reports the record durable; an issuing phase ends when the last one
+ * has.  The run is --rounds such pairs, so that load from other processes
+ * that comes and goes falls on both phases alike; the figures sum the
+ * rounds.  The ratio says how much of the token's signing speed issuance
+ * keeps (CSR checks, TBS building, linting and the durable store write
+ * are the rest).
  */
 #define _XOPEN_SOURCE 700	/* nftw */
 #include <errno.h>
@@ -33,13 +36,15 @@
 
 static const char usage_line[] =
     "hsmca bench issue [--threads N] [--key-type TYPE] "
-    "[--window N] [--seconds S | --count N] [--dir PARENT]";
+    "[--window N] [--rounds N] [--seconds S | --count N] [--dir PARENT]";
 
 #define POOL 64			/* CSRs reused round-robin */
 #define TBS_LEN 600		/* about a DV certificate's TBS */
 #define MAX_THREADS 256
 #define MAX_WINDOW 4096
 #define DEFAULT_WINDOW 32
+#define DEFAULT_ROUNDS 5
+#define MAX_ROUNDS 1000
 
 /* Set by SIGINT/SIGTERM so the workers stop and the temp dir goes. */
 static volatile sig_atomic_t stop_signal;
@@ -55,6 +60,7 @@ struct bench {
 	struct csr_der pool[POOL];
 	int window;			/* issuances in flight per thread; 0:
 					   synchronous ca_issue() */
+	int rounds;			/* issue/sign phase pairs */
 	double seconds;			/* time bound of a phase, 0: count */
 	long long count;		/* operations bound, 0: time */
 	struct timespec start;
@@ -72,7 +78,9 @@ help(void)
 	    "Build a throwaway CA (new SoftHSM2 token) in a temporary directory,\n"
 	    "then measure: N threads issuing certificates from a pool of %d\n"
 	    "pre-made CSRs (EC P-256, names bench-N.example.com), then N threads\n"
-	    "signing %d-byte buffers with the same issuing key in the token.\n"
+	    "signing %d-byte buffers with the same issuing key in the token for\n"
+	    "as long; the two phases alternate for a number of rounds so that\n"
+	    "other load on the machine falls on both alike.\n"
 	    "Prints \"issue: X certs/s\", \"raw sign: Y signs/s\" and last\n"
 	    "\"ratio: Z%%\"; each phase's process CPU time per operation\n"
 	    "and their ratio (\"cpu ratio\", what issuing keeps of the token's\n"
@@ -83,13 +91,13 @@ help(void)
 	    "  --window N         issuances in flight per thread, each handed\n"
 	    "                     back once its record is durable (default %d);\n"
 	    "                     0: one at a time with ca_issue()\n"
-	    "  --seconds S        length of each phase (default 5)\n"
-	    "  --count N          issue N certificates instead; the signing\n"
-	    "                     phase then runs as long as issuing took\n"
+	    "  --rounds N         issue/sign phase pairs (default %d)\n"
+	    "  --seconds S        issuing time over all rounds (default 5)\n"
+	    "  --count N          issue N certificates over all rounds instead\n"
 	    "  --dir PARENT       where the temporary CA goes (default $TMPDIR\n"
 	    "                     or /tmp); its file system's fsync is timed\n"
 	    "  --help             this text\n\n%s", usage_line, POOL, TBS_LEN,
-	    DEFAULT_WINDOW, CLI_EXIT_HELP);
+	    DEFAULT_WINDOW, DEFAULT_ROUNDS, CLI_EXIT_HELP);
 }
 
 static void
@@ -259,21 +267,27 @@ cpu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One kind of phase summed over the rounds. */
+struct phase_sum {
+	long long n;			/* operations completed */
+	double secs;			/* wall time */
+	double cpu;			/* process CPU seconds */
+};
+
 /*
- * Run one phase with `nthreads` workers; *rate is ops per second and
- * *cpu_us the process's CPU time per op in microseconds.  The CPU
- * figures do not depend on how much CPU other processes leave us, so
- * their ratio is the issuance's share of the token's speed whenever
- * both phases are CPU-bound.
+ * Run one phase with `nthreads` workers and add its operations, wall
+ * time and process CPU time to *sum; *secs is this phase's wall time.
+ * The CPU figures do not depend on how much CPU other processes leave
+ * us, so their ratio is the issuance's share of the token's speed
+ * whenever both phases are CPU-bound.
  */
 static int
-run_phase(struct bench *b, void *(*fn)(void *), int nthreads, double *rate,
-    double *secs, double *cpu_us)
+run_phase(struct bench *b, void *(*fn)(void *), int nthreads,
+    struct phase_sum *sum, double *secs)
 {
 	pthread_t tid[MAX_THREADS];
 	int started = 0;
 	double cpu0 = cpu_now();
-	long long n;
 
 	atomic_store(&b->next, 0);
 	atomic_store(&b->done, 0);
@@ -284,9 +298,9 @@ run_phase(struct bench *b, void *(*fn)(void *), int nthreads, double *rate,
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	*secs = elapsed(&b->start);
-	n = atomic_load(&b->done);
-	*rate = (double)n / (*secs > 0 ? *secs : 1);
-	*cpu_us = n > 0 ? (cpu_now() - cpu0) * 1e6 / (double)n : 0;
+	sum->n += atomic_load(&b->done);
+	sum->secs += *secs;
+	sum->cpu += cpu_now() - cpu0;
 	if (started < nthreads)
 		return hsmca_err_set(&b->err, HSMCA_EINTERNAL,
 		    "serverInternal", "cannot start thread %d", started);
@@ -365,8 +379,9 @@ bench_run(const char *dir, enum hsm_key_type type, int nthreads,
 	struct hsmca_config *cfg = NULL, *ocfg = NULL;
 	char conf[PATH_MAX];
 	struct store_stats st0, st1;
-	double issue_rate, sign_rate, issue_secs, sign_secs, issue_cpu;
-	double sign_cpu;
+	struct phase_sum is = { 0 }, sg = { 0 };
+	double seconds = b->seconds, issue_rate, sign_rate, secs;
+	long long count = b->count;
 	int rc;
 
 	if ((cfg = config_new()) == NULL || (ocfg = config_new()) == NULL) {
@@ -391,33 +406,45 @@ bench_run(const char *dir, enum hsm_key_type type, int nthreads,
 		if ((rc = make_csr(i, &b->pool[i], err)) != 0)
 			goto out;
 
-	printf("key type: %s, threads: %d, window: %d%s\n",
+	printf("key type: %s, threads: %d, window: %d%s, rounds: %d\n",
 	    hsm_key_type_name(type), nthreads, b->window,
-	    b->window == 0 ? " (synchronous ca_issue)" : "");
+	    b->window == 0 ? " (synchronous ca_issue)" : "", b->rounds);
 	fflush(stdout);
 	store_stats(ca_store(b->ca), &st0);
-	if ((rc = run_phase(b, issue_worker, nthreads, &issue_rate,
-	    &issue_secs, &issue_cpu)) != 0)
-		goto fail;
+	for (int r = 0; r < b->rounds; r++) {
+		/* This round's share of the issuing bound. */
+		b->seconds = seconds / b->rounds;
+		b->count = count / b->rounds +
+		    (r == b->rounds - 1 ? count % b->rounds : 0);
+		if (count > 0 && b->count == 0)
+			continue;
+		if ((rc = run_phase(b, issue_worker, nthreads, &is,
+		    &secs)) != 0)
+			goto fail;
+		/* The signing phase runs as long as this issuing one did. */
+		b->count = 0;
+		b->seconds = secs;
+		if ((rc = run_phase(b, sign_worker, nthreads, &sg,
+		    &secs)) != 0)
+			goto fail;
+	}
 	store_stats(ca_store(b->ca), &st1);
+	issue_rate = is.secs > 0 ? (double)is.n / is.secs : 0;
+	sign_rate = sg.secs > 0 ? (double)sg.n / sg.secs : 0;
 	printf("issue: %.1f certs/s (%lld in %.2f s; %llu commits, %.1f "
-	    "records each)\n", issue_rate, (long long)atomic_load(&b->done),
-	    issue_secs, (unsigned long long)(st1.commits - st0.commits),
+	    "records each)\n", issue_rate, is.n, is.secs,
+	    (unsigned long long)(st1.commits - st0.commits),
 	    st1.commits > st0.commits ? (double)(st1.writes - st0.writes) /
 	    (double)(st1.commits - st0.commits) : 0.0);
-	printf("issue cpu: %.1f us/cert\n", issue_cpu);
-	fflush(stdout);
-	/* The signing phase runs as long as issuing did. */
-	b->count = 0;
-	b->seconds = issue_secs;
-	if ((rc = run_phase(b, sign_worker, nthreads, &sign_rate,
-	    &sign_secs, &sign_cpu)) != 0)
-		goto fail;
-	printf("raw sign: %.1f signs/s (%lld in %.2f s)\n", sign_rate,
-	    (long long)atomic_load(&b->done), sign_secs);
-	printf("raw sign cpu: %.1f us/sign\n", sign_cpu);
-	printf("cpu ratio: %.1f%%\n", issue_cpu > 0 ? 100.0 * sign_cpu /
-	    issue_cpu : 0.0);
+	printf("issue cpu: %.1f us/cert\n", is.n > 0 ? is.cpu * 1e6 /
+	    (double)is.n : 0.0);
+	printf("raw sign: %.1f signs/s (%lld in %.2f s)\n", sign_rate, sg.n,
+	    sg.secs);
+	printf("raw sign cpu: %.1f us/sign\n", sg.n > 0 ? sg.cpu * 1e6 /
+	    (double)sg.n : 0.0);
+	/* CPU per sign over CPU per certificate. */
+	printf("cpu ratio: %.1f%%\n", is.n > 0 && sg.n > 0 && is.cpu > 0 ?
+	    100.0 * (sg.cpu / (double)sg.n) / (is.cpu / (double)is.n) : 0.0);
 	printf("ratio: %.1f%%\n", sign_rate > 0 ? 100.0 * issue_rate /
 	    sign_rate : 0.0);
 	rc = 0;
@@ -441,6 +468,7 @@ bench_issue_main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "rounds", required_argument, NULL, 'r' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -456,6 +484,7 @@ bench_issue_main(int argc, char **argv)
 
 	b.seconds = 5;
 	b.window = DEFAULT_WINDOW;
+	b.rounds = DEFAULT_ROUNDS;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -466,12 +495,14 @@ bench_issue_main(int argc, char **argv)
 		case 's':
 		case 'c':
 		case 'w':
+		case 'r':
 			errno = 0;
 			n = strtoll(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' ||
 			    n < (ch == 'w' ? 0 : 1) ||
 			    (ch == 'w' && n > MAX_WINDOW) ||
 			    (ch == 't' && n > MAX_THREADS) ||
+			    (ch == 'r' && n > MAX_ROUNDS) ||
 			    (ch == 's' && n > 3600))
 				return cli_usage_error(usage_line,
 				    "bad number \"%s\"", optarg);
@@ -479,6 +510,8 @@ bench_issue_main(int argc, char **argv)
 				nthreads = (int)n;
 			else if (ch == 'w')
 				b.window = (int)n;
+			else if (ch == 'r')
+				b.rounds = (int)n;
 			else if (ch == 's') {
 				b.seconds = (double)n;
 				have_secs = true;

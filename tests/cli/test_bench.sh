@@ -18,8 +18,17 @@ for kt in ec-p256 rsa-2048; do
 done
 ok "bench issue prints issue, raw sign and ratio last; cleans up"
 
+# Fewer certificates than rounds: the empty rounds are skipped.
+TMPDIR="$WORK/tmp" hsmca bench issue --count 2 --rounds 5 \
+    >"$WORK/bench.out" 2>"$WORK/bench.err" ||
+    fail "bench --count 2 --rounds 5: $(cat "$WORK/bench.err")"
+grep -qE '^issue: [0-9.]+ certs/s \(2 in ' "$WORK/bench.out" ||
+    fail "bench --count 2 --rounds 5: $(cat "$WORK/bench.out")"
+ok "bench issue splits --count over the rounds"
+
 expect_fail 2 "--seconds and --count exclude each other" \
     hsmca bench issue --seconds 1 --count 1
 expect_fail 2 "unknown key type" hsmca bench issue --key-type ed448
 expect_fail 2 "bad number" hsmca bench issue --threads 0
+expect_fail 2 "bad number" hsmca bench issue --rounds 0
 ok "bench usage errors"
