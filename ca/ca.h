@@ -110,14 +110,6 @@ int ca_profile_check_validity(const struct ca_profile *profile, int64_t at,
 int ca_csr_read(const unsigned char *buf, size_t len, unsigned char **der,
     size_t *der_len, struct hsmca_err *err);
 
-struct ca_issue_req {
-	const unsigned char *csr_der;
-	size_t csr_len;
-	const char *profile;	/* NULL: ca.default_profile */
-	uint64_t account_id;	/* 0: none */
-	uint64_t lineage_id;	/* 0: none */
-};
-
 struct ca_issued {
 	unsigned char serial[STORE_SERIAL_MAX];
 	size_t serial_len;
@@ -125,6 +117,30 @@ struct ca_issued {
 	unsigned char *der;	/* leaf certificate */
 	size_t der_len;
 	char *chain_pem;	/* leaf then issuing CA, PEM */
+};
+
+/*
+ * The caller's own writes, made in the transaction that stores the
+ * certificate record (after it, with the signed certificate in `is`),
+ * so that the record and those writes are committed together or not
+ * at all.  Returns 0 or a negative code; a failure, or a put failing
+ * in `txn`, stores neither and fails the issuance ("serverInternal").
+ * It may run more than once for one issuance (the store reruns a batch
+ * after growing its map) and must not call store_write().
+ */
+typedef int (*ca_issue_write_fn)(struct store_txn *txn,
+    const struct ca_issued *is, void *arg);
+
+struct ca_issue_req {
+	const unsigned char *csr_der;
+	size_t csr_len;
+	const char *profile;	/* NULL: ca.default_profile */
+	uint64_t account_id;	/* 0: none */
+	uint64_t lineage_id;	/* 0: none */
+	ca_issue_write_fn also;	/* NULL: the record alone */
+	void *also_arg;		/* for `also`; must stay valid until the
+				   issuance is over (ca_issue_submit: until
+				   its callback ran) */
 };
 
 /*

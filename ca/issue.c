@@ -198,13 +198,6 @@ out:
 	return rc;
 }
 
-static int
-cert_put(struct store_txn *txn, void *arg)
-{
-	store_cert_put(txn, arg);
-	return store_txn_error(txn);
-}
-
 /*
  * PEM armor around DER (RFC 7468 3): base64 in 64-column lines, which
  * is what EVP_EncodeUpdate writes.  Encodes the DER already at hand
@@ -263,7 +256,21 @@ struct issue_job {
 	struct ca_issued *is;
 	ca_issue_done_fn done;
 	void *arg;
+	ca_issue_write_fn also;		/* req->also, req->also_arg */
+	void *also_arg;
 };
+
+/* The record, then the caller's writes in the same transaction. */
+static int
+job_put(struct store_txn *txn, void *arg)
+{
+	struct issue_job *job = arg;
+
+	store_cert_put(txn, &job->rec);
+	if (job->also != NULL && store_txn_error(txn) == 0)
+		return job->also(txn, job->is, job->also_arg);
+	return store_txn_error(txn);
+}
 
 static void
 job_free(struct issue_job *job)
@@ -407,10 +414,12 @@ ca_issue(struct ca *ca, const struct ca_issue_req *req,
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
+	job->also = req->also;
+	job->also_arg = req->also_arg;
 	if ((rc = issue_prepare(ca, req, job, err)) != 0)
 		goto out;
 	/* Durable before anyone is told: RFC 8555 7.4 finalize, LIFECYCLE. */
-	if ((rc = store_write(ca->store, cert_put, &job->rec, &e)) != 0) {
+	if ((rc = store_write(ca->store, job_put, job, &e)) != 0) {
 		store_fail(rc, &e, err);
 		goto out;
 	}
@@ -454,11 +463,13 @@ ca_issue_submit(struct ca *ca, const struct ca_issue_req *req,
 		    "out of memory");
 	job->done = done;
 	job->arg = arg;
+	job->also = req->also;
+	job->also_arg = req->also_arg;
 	if ((rc = issue_prepare(ca, req, job, err)) != 0)
 		goto fail;
 	/* Told only from submit_done, once the record is durable. */
-	if ((rc = store_write_async(ca->store, cert_put, &job->rec,
-	    submit_done, job, &e)) != 0) {
+	if ((rc = store_write_async(ca->store, job_put, job, submit_done,
+	    job, &e)) != 0) {
 		store_fail(rc, &e, err);
 		goto fail;
 	}
