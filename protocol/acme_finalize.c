@@ -2,9 +2,11 @@
  * protocol/acme_finalize.c - order finalization (RFC 8555 7.4): the
  * order must be ready, the CSR must name exactly the order's
  * identifiers and carry a key other than the account's; then ca_issue()
- * signs in the token and stores the certificate, and the order turns
- * valid with its certificate URL in one more durable commit, together
- * with the certificates-per-domain counter.
+ * signs in the token and stores the certificate, and in the same
+ * durable commit the order turns valid with its certificate URL and
+ * the certificates-per-domain counter grows.  One commit: a crash
+ * leaves either both or neither, never a stored certificate beside an
+ * order that a client could finalize again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +15,14 @@
 
 struct valid_write {
 	uint64_t id;
-	const struct ca_issued *is;
 	int64_t now;
 	char **domains;
 	size_t ndomains;
 };
 
+/* The order valid with certificate `is`: ca_issue()'s own transaction. */
 static int
-valid_write(struct store_txn *txn, void *arg)
+valid_write(struct store_txn *txn, const struct ca_issued *is, void *arg)
 {
 	struct valid_write *w = arg;
 	struct store_acme_order *o = NULL;
@@ -30,15 +32,15 @@ valid_write(struct store_txn *txn, void *arg)
 	if ((rc = store_acme_txn_order_get(txn, w->id, &o)) != 0)
 		return rc;
 	o->status = ACME_ST_VALID;
-	memcpy(o->serial, w->is->serial, w->is->serial_len);
-	o->serial_len = w->is->serial_len;
+	memcpy(o->serial, is->serial, is->serial_len);
+	o->serial_len = is->serial_len;
 	store_acme_order_put(txn, o, false);
 	for (i = 0; i < w->ndomains; i++) {
 		/* Entries a week old no longer count: drop them. */
 		store_acme_issued_prune(txn, w->domains[i],
 		    w->now - ACME_DOMAIN_WINDOW + 1);
 		store_acme_issued_put(txn, w->domains[i], w->now,
-		    w->is->serial, w->is->serial_len);
+		    is->serial, is->serial_len);
 	}
 	store_acme_order_free(o);
 	return store_txn_error(txn);
@@ -175,22 +177,22 @@ acme_finalize(struct acme *a, struct http_req *req, struct acme_post *p,
 		    acme_status_name(fresh->status));
 		goto fail;
 	}
-	memset(&ir, 0, sizeof(ir));
-	ir.csr_der = der;
-	ir.csr_len = der_len;
-	ir.profile = o->profile[0] ? o->profile : NULL;
-	ir.account_id = o->account_id;
-	if (ca_issue(a->ca, &ir, &is, &err) != 0)
-		goto fail;
 	w.id = o->id;
-	w.is = is;
 	w.now = ca_now(a->ca);
 	if (domains_of(o, &w.domains, &w.ndomains) != 0) {
 		hsmca_err_set(&err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
 		goto fail;
 	}
-	if (store_write(a->st, valid_write, &w, &err) != 0)
+	memset(&ir, 0, sizeof(ir));
+	ir.csr_der = der;
+	ir.csr_len = der_len;
+	ir.profile = o->profile[0] ? o->profile : NULL;
+	ir.account_id = o->account_id;
+	ir.also = valid_write;
+	ir.also_arg = &w;
+	/* Durable with the order's new state before the reply. */
+	if (ca_issue(a->ca, &ir, &is, &err) != 0)
 		goto fail;
 	o->status = ACME_ST_VALID;
 	memcpy(o->serial, is->serial, is->serial_len);

@@ -161,6 +161,7 @@ issue(EVP_PKEY *acct, const char *cert_key, char **kid_out, size_t *der_len)
 	char *kid, *ourl;
 	json_t *order, *o2;
 	struct ac_resp r;
+	struct store_stats st0, st1;
 	const char *certurl;
 	unsigned char *der = NULL;
 	BIO *b;
@@ -182,10 +183,15 @@ issue(EVP_PKEY *acct, const char *cert_key, char **kid_out, size_t *der_len)
 	assert_string_equal(json_string_value(json_object_get(o2, "status")),
 	    "ready");
 	json_decref(o2);
+	assert_int_equal(store_stats(ca_store(F.ca), &st0), 0);
 	assert_int_equal(afx_finalize(&F, acct, kid, order, ck, sans, &r),
 	    200);
 	assert_string_equal(json_string_value(json_object_get(r.json,
 	    "status")), "valid");
+	/* The certificate record and the valid order: one store write, so
+	 * no crash leaves the one without the other. */
+	assert_int_equal(store_stats(ca_store(F.ca), &st1), 0);
+	assert_true(st1.writes == st0.writes + 1);
 	certurl = json_string_value(json_object_get(r.json, "certificate"));
 	assert_non_null(certurl);
 	{
