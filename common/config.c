@@ -68,7 +68,8 @@ static const struct cfg_key cfg_table[] = {
 	{ "acme.names", CFG_STR, "localhost,127.0.0.1", 0, 0,
 	  "comma-separated DNS names and IP addresses of hsmcad's own TLS certificate; the first is the host of the directory URL" },
 	{ "acme.threads", CFG_INT, "0", 0, 256,
-	  "HTTP worker threads of the ACME server; 0: two per CPU" },
+	  "HTTP worker threads of the ACME server; 0: 16 per CPU "
+	  "(handlers wait for fsyncs and validations)" },
 	{ "acme.terms_of_service", CFG_STR, "", 0, 0,
 	  "URL of the terms of service in the directory meta; empty: none" },
 	{ "acme.website", CFG_STR, "", 0, 0,

@@ -93,7 +93,8 @@ struct http_server_params {
 	const char *tls_key_pem;
 	/* GnuTLS priority string; NULL: TLS 1.2 and 1.3, AEAD ciphers only. */
 	const char *tls_priorities;
-	unsigned threads;	/* worker threads; 0: 2 x online CPUs */
+	unsigned threads;	/* worker threads; 0: 16 per online CPU,
+				   at most 256 */
 	size_t max_body;	/* bytes; larger bodies get 413 */
 	unsigned timeout_s;	/* idle connection timeout, seconds */
 	unsigned max_conns;	/* 0: libmicrohttpd's default (~1000) */
