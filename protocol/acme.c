@@ -173,15 +173,6 @@ acme_new(struct ca *ca, const struct hsmca_config *cfg, const char *state_dir,
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->kc_mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	{
-		pthread_condattr_t attr;
-
-		/* acme_job_wait() sleeps against the monotonic clock. */
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&a->done_cv, &attr);
-		pthread_condattr_destroy(&attr);
-	}
 	a->ca = ca;
 	a->st = ca_store(ca);
 	memcpy(a->base, base_url, n);
@@ -313,6 +304,5 @@ acme_free(struct acme *a)
 	pthread_mutex_destroy(&a->kc_mu);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
-	pthread_cond_destroy(&a->done_cv);
 	free(a);
 }

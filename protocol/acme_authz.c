@@ -183,24 +183,11 @@ wait_result(struct acme *a, uint64_t id, unsigned idx,
     struct store_acme_authz **z)
 {
 	struct store_acme_authz *nz = NULL;
-	struct timespec t0, t1;
-	uint64_t seq = acme_job_seq(a);
-	long left = ACME_CHALL_WAIT_MS;
 
-	acme_job_push(a, id, idx);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left > 0) {
-		seq = acme_job_wait(a, seq, left);
-		if (store_acme_authz_get(a->st, id, &nz, NULL) == 0) {
-			store_acme_authz_free(*z);
-			*z = nz;
-			nz = NULL;
-		}
-		if ((*z)->chall[idx].status != ACME_ST_PROCESSING)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = ACME_CHALL_WAIT_MS - ((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	acme_job_wait(a, id, idx, ACME_CHALL_WAIT_MS);
+	if (store_acme_authz_get(a->st, id, &nz, NULL) == 0) {
+		store_acme_authz_free(*z);
+		*z = nz;
 	}
 	return 0;
 }

@@ -68,6 +68,15 @@ struct acme_job {
 	struct acme_job *next;
 };
 
+/* A challenge request waiting for its own validation (acme_job_wait). */
+struct acme_waiter {
+	uint64_t authz_id;
+	unsigned idx;
+	bool done;			/* a worker finished this challenge */
+	pthread_cond_t cv;		/* monotonic clock */
+	struct acme_waiter *next;
+};
+
 struct acme {
 	struct ca *ca;
 	struct store *st;
@@ -95,8 +104,7 @@ struct acme {
 	/* workers, queue and the orders being finalized, under `mu` */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_cond_t done_cv;		/* a result was stored (monotonic) */
-	uint64_t done_seq;		/* results stored so far */
+	struct acme_waiter *waiters;	/* challenge requests waiting */
 	struct acme_job *head, *tail;
 	bool stopping;
 	pthread_t *threads;
@@ -224,12 +232,11 @@ int acme_workers_start(struct acme *a, struct hsmca_err *err);
 void acme_workers_stop(struct acme *a);
 void acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx);
 /*
- * Wait until some validation result after `seq` (a done_seq read
- * before queueing) is stored, or `ms` have passed.  Returns the new
- * done_seq.
+ * Queue challenge `idx` of `authz_id` and wait until a worker is done
+ * with it (its result durable), at most `ms`, or the workers stop.
+ * Only this request is woken by its result.
  */
-uint64_t acme_job_wait(struct acme *a, uint64_t seq, long ms);
-uint64_t acme_job_seq(struct acme *a);
+void acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx, long ms);
 
 /* acme_keycache.c: the parsed key of an account (new reference). */
 int acme_account_key(struct acme *a, const struct store_acme_account *acct,

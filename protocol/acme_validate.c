@@ -5,7 +5,9 @@
  * with the key authorization token "." thumbprint (RFC 8555 8.1), and
  * writes the outcome - challenge and authorization valid or invalid,
  * the problem kept in the challenge - in one durable commit before any
- * reader can see it.
+ * reader can see it.  Then it wakes the challenge request waiting for
+ * that challenge, and only that one: with a shared condition variable
+ * every result woke every waiting request to re-read its record.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,21 @@ acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx)
 		a->head = j;
 	a->tail = j;
 	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* Wake the requests waiting for challenge `idx` of `authz_id`. */
+static void
+waiters_wake(struct acme *a, uint64_t authz_id, unsigned idx)
+{
+	struct acme_waiter *w;
+
+	pthread_mutex_lock(&a->mu);
+	for (w = a->waiters; w != NULL; w = w->next)
+		if (w->authz_id == authz_id && w->idx == idx) {
+			w->done = true;
+			pthread_cond_signal(&w->cv);
+		}
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -149,36 +166,29 @@ record:
 	if (store_write(a->st, result_write, &w, &werr) != 0)
 		log_error("acme: storing a validation result: %s",
 		    werr.detail);
-	/* Durable now: wake challenge requests waiting for a result. */
-	pthread_mutex_lock(&a->mu);
-	a->done_seq++;
-	pthread_cond_broadcast(&a->done_cv);
-	pthread_mutex_unlock(&a->mu);
 done:
+	/* Durable now (or nothing to do): the waiting request reads it. */
+	waiters_wake(a, j->authz_id, j->idx);
 	free(problem);
 	store_acme_account_free(acct);
 	store_acme_authz_free(z);
 }
 
-/* The number of results stored so far. */
-uint64_t
-acme_job_seq(struct acme *a)
+/* Queue the challenge and wait for its result; see acme_int.h. */
+void
+acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx, long ms)
 {
-	uint64_t seq;
-
-	pthread_mutex_lock(&a->mu);
-	seq = a->done_seq;
-	pthread_mutex_unlock(&a->mu);
-	return seq;
-}
-
-/* Wait for a result stored after `seq`, at most `ms`; see acme_int.h. */
-uint64_t
-acme_job_wait(struct acme *a, uint64_t seq, long ms)
-{
+	struct acme_waiter w, **pp;
+	pthread_condattr_t attr;
 	struct timespec until;
-	uint64_t now;
 
+	memset(&w, 0, sizeof(w));
+	w.authz_id = authz_id;
+	w.idx = idx;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cv, &attr);
+	pthread_condattr_destroy(&attr);
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += (ms % 1000) * 1000000L;
@@ -186,13 +196,23 @@ acme_job_wait(struct acme *a, uint64_t seq, long ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
+	/* Listed before the job is queued: its result cannot slip by. */
 	pthread_mutex_lock(&a->mu);
-	while (a->done_seq == seq && !a->stopping)
-		if (pthread_cond_timedwait(&a->done_cv, &a->mu, &until) != 0)
-			break;
-	now = a->done_seq;
+	w.next = a->waiters;
+	a->waiters = &w;
 	pthread_mutex_unlock(&a->mu);
-	return now;
+	acme_job_push(a, authz_id, idx);
+	pthread_mutex_lock(&a->mu);
+	while (!w.done && !a->stopping)
+		if (pthread_cond_timedwait(&w.cv, &a->mu, &until) != 0)
+			break;
+	for (pp = &a->waiters; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == &w) {
+			*pp = w.next;
+			break;
+		}
+	pthread_mutex_unlock(&a->mu);
+	pthread_cond_destroy(&w.cv);
 }
 
 static void *
@@ -250,13 +270,15 @@ acme_workers_start(struct acme *a, struct hsmca_err *err)
 void
 acme_workers_stop(struct acme *a)
 {
+	struct acme_waiter *w;
 	struct acme_job *j;
 	size_t i;
 
 	pthread_mutex_lock(&a->mu);
 	a->stopping = true;
 	pthread_cond_broadcast(&a->cv);
-	pthread_cond_broadcast(&a->done_cv);
+	for (w = a->waiters; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&a->mu);
 	for (i = 0; i < a->nthreads; i++)
 		pthread_join(a->threads[i], NULL);
