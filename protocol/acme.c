@@ -271,7 +271,7 @@ acme_h_nonce(struct http_req *req, void *arg)
 static int
 requeue(uint64_t authz_id, unsigned idx, void *arg)
 {
-	acme_job_push(arg, authz_id, idx);
+	acme_job_push(arg, authz_id, idx, false);
 	return 0;
 }
 

@@ -171,27 +171,61 @@ start_write(struct store_txn *txn, void *arg)
 	return store_txn_error(txn);
 }
 
-/* POST /acme/chall/ID/N: start the challenge, or read it (7.5.1). */
 /*
- * Queue the validation and give it up to ACME_CHALL_WAIT_MS: a quick
- * one is answered with its result, sparing the client a poll; a slow
- * one is answered "processing" with Retry-After.  Either way the state
- * shown is the durable one.  *z is replaced by the latest record.
+ * Queue the validation and give it up to `ms`: a quick one is answered
+ * with its result, sparing the client a poll; a slow one is answered
+ * "processing" with Retry-After.  Either way the state shown is the
+ * durable one.  *z is replaced by the latest record.
  */
-static int
-wait_result(struct acme *a, uint64_t id, unsigned idx,
+static void
+wait_result(struct acme *a, uint64_t id, unsigned idx, bool early, long ms,
     struct store_acme_authz **z)
 {
 	struct store_acme_authz *nz = NULL;
 
-	acme_job_wait(a, id, idx, ACME_CHALL_WAIT_MS);
+	acme_job_wait(a, id, idx, early, ms);
 	if (store_acme_authz_get(a->st, id, &nz, NULL) == 0) {
 		store_acme_authz_free(*z);
 		*z = nz;
 	}
-	return 0;
 }
 
+/* Milliseconds since `t0` (monotonic). */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)((t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/*
+ * Validate before marking when the challenge could start now (pending,
+ * in a pending authorization with no other challenge running): the
+ * usual quick result is then stored in one commit with no mark before
+ * it.  Nothing was told to the client meanwhile, so a crash leaves the
+ * challenge pending and the client's retry starts it again.  Returns
+ * true when the challenge left pending (its result, durable, is in *z).
+ */
+static bool
+try_early(struct acme *a, uint64_t id, unsigned idx, int64_t now,
+    struct store_acme_authz **z)
+{
+	size_t i;
+
+	if ((*z)->chall[idx].status != ACME_ST_PENDING ||
+	    acme_authz_status(*z, now) != ACME_ST_PENDING)
+		return false;
+	for (i = 0; i < (*z)->nchall; i++)
+		if ((*z)->chall[i].status == ACME_ST_PROCESSING)
+			return false;
+	wait_result(a, id, idx, true, ACME_CHALL_WAIT_MS, z);
+	return (*z)->chall[idx].status != ACME_ST_PENDING;
+}
+
+/* POST /acme/chall/ID/N: start the challenge, or read it (7.5.1). */
 int
 acme_h_chall(struct http_req *req, void *arg)
 {
@@ -203,6 +237,7 @@ acme_h_chall(struct http_req *req, void *arg)
 	const char *sub = http_req_subpath(req);
 	const char *slash = strchr(sub, '/');
 	char up[ACME_URL_MAX + 16], url[ACME_URL_MAX];
+	struct timespec t0;
 	uint64_t id, idx;
 	int rc, status = 0;
 
@@ -230,9 +265,13 @@ acme_h_chall(struct http_req *req, void *arg)
 	/* A payload (normally {}) is the client's go-ahead; POST-as-GET
 	 * only reads. */
 	if (p.payload != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		w.id = id;
 		w.idx = (unsigned)idx;
 		w.now = ca_now(a->ca);
+		if (try_early(a, id, (unsigned)idx, w.now, &z))
+			goto reply;
+		/* Slow or refused early: mark it so a restart resumes it. */
 		if ((rc = store_write(a->st, start_write, &w, &err)) != 0) {
 			if (w.err.code != 0)
 				err = w.err;
@@ -241,9 +280,11 @@ acme_h_chall(struct http_req *req, void *arg)
 		store_acme_authz_free(z);
 		z = w.z;
 		w.z = NULL;
-		if (w.queued && wait_result(a, id, (unsigned)idx, &z) != 0)
-			goto fail;
+		if (w.queued)
+			wait_result(a, id, (unsigned)idx, false,
+			    ACME_CHALL_WAIT_MS - ms_since(&t0), &z);
 	}
+reply:
 	acme_url(a, url, sizeof(url), "/acme/authz/%llu",
 	    (unsigned long long)id);
 	snprintf(up, sizeof(up), "<%s>;rel=\"up\"", url);

@@ -65,6 +65,7 @@ struct acme_keyslot {
 struct acme_job {
 	uint64_t authz_id;
 	unsigned idx;
+	bool early;		/* started before its mark: see acme_job_wait */
 	struct acme_job *next;
 };
 
@@ -230,13 +231,17 @@ int acme_eab_check(struct acme *a, const json_t *eab, EVP_PKEY *acct_key,
 /* acme_validate.c: the worker pool. */
 int acme_workers_start(struct acme *a, struct hsmca_err *err);
 void acme_workers_stop(struct acme *a);
-void acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx);
+void acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx,
+    bool early);
 /*
  * Queue challenge `idx` of `authz_id` and wait until a worker is done
  * with it (its result durable), at most `ms`, or the workers stop.
- * Only this request is woken by its result.
+ * Only this request is woken by its result.  `early`: the challenge is
+ * still pending in the store (not yet marked processing); its result is
+ * stored only while nothing else has decided the authorization.
  */
-void acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx, long ms);
+void acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx,
+    bool early, long ms);
 
 /* acme_keycache.c: the parsed key of an account (new reference). */
 int acme_account_key(struct acme *a, const struct store_acme_account *acct,

@@ -18,7 +18,7 @@
 
 /* Queue challenge `idx` of authorization `authz_id` for a worker. */
 void
-acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx)
+acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx, bool early)
 {
 	struct acme_job *j;
 
@@ -29,6 +29,7 @@ acme_job_push(struct acme *a, uint64_t authz_id, unsigned idx)
 	}
 	j->authz_id = authz_id;
 	j->idx = idx;
+	j->early = early;
 	pthread_mutex_lock(&a->mu);
 	if (a->tail != NULL)
 		a->tail->next = j;
@@ -59,8 +60,28 @@ struct result_write {
 	unsigned idx;
 	int64_t now;
 	int64_t reuse;
+	bool early;		/* the job's early flag */
 	const char *error;	/* problem JSON text; NULL: valid */
 };
+
+/*
+ * Whether an early job's result may be stored for challenge `idx`: it
+ * is still pending, its authorization too, and no other challenge of
+ * it is being validated (that one decides).
+ */
+static bool
+early_applies(const struct store_acme_authz *z, unsigned idx, int64_t now)
+{
+	size_t i;
+
+	if (z->chall[idx].status != ACME_ST_PENDING ||
+	    acme_authz_status(z, now) != ACME_ST_PENDING)
+		return false;
+	for (i = 0; i < z->nchall; i++)
+		if (z->chall[i].status == ACME_ST_PROCESSING)
+			return false;
+	return true;
+}
 
 static int
 result_write(struct store_txn *txn, void *arg)
@@ -77,7 +98,8 @@ result_write(struct store_txn *txn, void *arg)
 		return store_txn_error(txn);
 	}
 	c = w->idx < z->nchall ? &z->chall[w->idx] : NULL;
-	if (c != NULL && c->status == ACME_ST_PROCESSING) {
+	if (c != NULL && (c->status == ACME_ST_PROCESSING ||
+	    (w->early && early_applies(z, w->idx, w->now)))) {
 		c->validated_at = w->now;
 		free(c->error);
 		c->error = NULL;
@@ -128,7 +150,8 @@ job_run(struct acme *a, const struct acme_job *j)
 
 	if (store_acme_authz_get(a->st, j->authz_id, &z, &err) != 0 ||
 	    j->idx >= z->nchall ||
-	    z->chall[j->idx].status != ACME_ST_PROCESSING)
+	    (z->chall[j->idx].status != ACME_ST_PROCESSING &&
+	    !(j->early && early_applies(z, j->idx, ca_now(a->ca)))))
 		goto done;
 	c = &z->chall[j->idx];
 	if ((rc = store_acme_account_get(a->st, z->account_id, &acct,
@@ -162,6 +185,7 @@ record:
 	w.idx = j->idx;
 	w.now = ca_now(a->ca);
 	w.reuse = a->authz_reuse;
+	w.early = j->early;
 	w.error = problem;
 	if (store_write(a->st, result_write, &w, &werr) != 0)
 		log_error("acme: storing a validation result: %s",
@@ -176,7 +200,8 @@ done:
 
 /* Queue the challenge and wait for its result; see acme_int.h. */
 void
-acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx, long ms)
+acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx, bool early,
+    long ms)
 {
 	struct acme_waiter w, **pp;
 	pthread_condattr_t attr;
@@ -189,6 +214,8 @@ acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx, long ms)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&w.cv, &attr);
 	pthread_condattr_destroy(&attr);
+	if (ms < 0)
+		ms = 0;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += (ms % 1000) * 1000000L;
@@ -201,7 +228,7 @@ acme_job_wait(struct acme *a, uint64_t authz_id, unsigned idx, long ms)
 	w.next = a->waiters;
 	a->waiters = &w;
 	pthread_mutex_unlock(&a->mu);
-	acme_job_push(a, authz_id, idx);
+	acme_job_push(a, authz_id, idx, early);
 	pthread_mutex_lock(&a->mu);
 	while (!w.done && !a->stopping)
 		if (pthread_cond_timedwait(&w.cv, &a->mu, &until) != 0)

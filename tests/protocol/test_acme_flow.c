@@ -422,6 +422,66 @@ test_restart_requeues(void **state)
 	EVP_PKEY_free(acct);
 }
 
+/*
+ * A challenge whose validation is quick is answered with its result and
+ * costs one store write: validated before it is marked processing, so
+ * no mark precedes the result.
+ */
+static void
+test_challenge_one_write(void **state)
+{
+	EVP_PKEY *acct = t_key("ec:P-256");
+	char *kid, *ourl, thumb[JWK_THUMBPRINT_LEN + 1], ka[160];
+	const char *aurl, *curl = NULL, *token = NULL;
+	struct store_stats st0, st1;
+	json_t *order, *ch, *done;
+	struct ac_resp r, r2;
+	const char *st;
+	size_t k;
+
+	(void)state;
+	assert_int_equal(afx_account(&F, acct, &kid), 0);
+	assert_int_equal(afx_order(&F, acct, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+	aurl = json_string_value(json_array_get(json_object_get(order,
+	    "authorizations"), 0));
+	assert_int_equal(ac_post(&F.c, acct, kid, aurl, NULL, &r), 0);
+	json_array_foreach(json_object_get(r.json, "challenges"), k, ch) {
+		if (strcmp(json_string_value(json_object_get(ch, "type")),
+		    "http-01") == 0) {
+			token = json_string_value(json_object_get(ch, "token"));
+			curl = json_string_value(json_object_get(ch, "url"));
+		}
+	}
+	assert_non_null(token);
+	assert_int_equal(jwk_thumbprint(acct, thumb, NULL), 0);
+	snprintf(ka, sizeof(ka), "%s.%s", token, thumb);
+	afx_serve(&F, token, ka);
+	assert_int_equal(store_stats(ca_store(F.ca), &st0), 0);
+	assert_int_equal(ac_post(&F.c, acct, kid, curl, "{}", &r2), 0);
+	assert_int_equal(r2.status, 200);
+	assert_int_equal(store_stats(ca_store(F.ca), &st1), 0);
+	st = json_string_value(json_object_get(r2.json, "status"));
+	if (strcmp(st, "valid") == 0) {
+		assert_true(st1.writes == st0.writes + 1);
+	} else {
+		/* A machine too loaded to validate within the wait: marked
+		 * processing first, then the result. */
+		assert_string_equal(st, "processing");
+		done = afx_poll(&F, acct, kid, aurl);
+		assert_non_null(done);
+		assert_string_equal(json_string_value(json_object_get(done,
+		    "status")), "valid");
+		json_decref(done);
+	}
+	ac_resp_free(&r2);
+	ac_resp_free(&r);
+	json_decref(order);
+	free(ourl);
+	free(kid);
+	EVP_PKEY_free(acct);
+}
+
 /* newOrder "profile" (ACME profiles extension) picks the validity. */
 static void
 test_profile(void **state)
@@ -695,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_challenge_answer),
 		cmocka_unit_test(test_concurrent_new_account),
 		cmocka_unit_test(test_concurrent_finalize),
+		cmocka_unit_test(test_challenge_one_write),
 		cmocka_unit_test(test_db_check),
 	};
 
