@@ -362,8 +362,22 @@ collect(struct ca *ca, uint32_t shard, int64_t now, struct crl_parts *p,
 	return 0;
 }
 
+/* Length of a TLV holding `len` bytes. */
+static size_t
+tlv_len(size_t len)
+{
+	unsigned char h[6];
+
+	return crl_der_hdr(h, 0x30, len) + len;
+}
+
 /*
  * TBSCertList (RFC 5280 5.1.2), signed, as a CertificateList in *out.
+ * The revoked list is most of the bytes (megabytes for a big shard), so
+ * every size is computed first and it is copied twice only: into the
+ * TBS, which must be contiguous to be signed, and into *out.  Growing
+ * buffers and intermediate copies cost more in page faults than in
+ * copying.
  */
 static int
 assemble(struct ca *ca, uint32_t shard, int64_t now, int64_t next,
@@ -372,12 +386,12 @@ assemble(struct ca *ca, uint32_t shard, int64_t now, int64_t next,
 {
 	static const unsigned char version[] = { 0x02, 0x01, 0x01 };
 	struct crl_signer s;
-	struct crl_buf tbs = { 0 }, body = { 0 }, exts = { 0 }, alg = { 0 };
+	struct crl_buf tbs = { 0 }, exts = { 0 }, alg = { 0 }, iss = { 0 };
 	STACK_OF(X509_EXTENSION) *xs = NULL;
 	X509_ALGOR *a = NULL;
 	EVP_MD_CTX *mctx = NULL;
-	unsigned char t[17], *sig = NULL;
-	size_t tl, siglen;
+	unsigned char t1[17], t2[17], h[6], *sig = NULL;
+	size_t t1l, t2l, body, siglen, total;
 	int rc = HSMCA_ENOMEM;
 
 	signer_of(ca, shard, &s);
@@ -390,26 +404,28 @@ assemble(struct ca *ca, uint32_t shard, int64_t now, int64_t next,
 	}
 	PUT_I2D(&alg, i2d_X509_ALGOR, a);
 	PUT_I2D(&exts, i2d_X509_EXTENSIONS, xs);
-	/* The TBS body, then its SEQUENCE header in front. */
-	crl_buf_put(&body, version, sizeof(version));
-	crl_buf_put(&body, alg.p, alg.len);
-	PUT_I2D(&body, i2d_X509_NAME, (X509_NAME *)s.issuer);
-	if ((tl = crl_der_time(t, now)) == 0)
-		goto badtime;
-	crl_buf_put(&body, t, tl);
-	if ((tl = crl_der_time(t, next)) == 0)
-		goto badtime;
-	crl_buf_put(&body, t, tl);
-	/* RFC 5280 5.1.2.6: absent, not empty, when nothing is revoked. */
-	if (ents->len > 0)
-		put_tlv(&body, 0x30, ents->p, ents->len);
-	put_tlv(&body, 0xa0, exts.p, exts.len);
-	if (body.err != 0 || alg.err != 0 || exts.err != 0) {
+	PUT_I2D(&iss, i2d_X509_NAME, (X509_NAME *)s.issuer);
+	if (alg.err != 0 || exts.err != 0 || iss.err != 0) {
 		rc = oom(err);
 		goto out;
 	}
-	put_tlv(&tbs, 0x30, body.p, body.len);
-	crl_buf_free(&body);
+	if ((t1l = crl_der_time(t1, now)) == 0 ||
+	    (t2l = crl_der_time(t2, next)) == 0)
+		goto badtime;
+	/* RFC 5280 5.1.2.6: the list is absent, not empty, when nothing
+	 * is revoked. */
+	body = sizeof(version) + alg.len + iss.len + t1l + t2l +
+	    (ents->len > 0 ? tlv_len(ents->len) : 0) + tlv_len(exts.len);
+	crl_buf_reserve(&tbs, tlv_len(body));
+	crl_buf_put(&tbs, h, crl_der_hdr(h, 0x30, body));
+	crl_buf_put(&tbs, version, sizeof(version));
+	crl_buf_put(&tbs, alg.p, alg.len);
+	crl_buf_put(&tbs, iss.p, iss.len);
+	crl_buf_put(&tbs, t1, t1l);
+	crl_buf_put(&tbs, t2, t2l);
+	if (ents->len > 0)
+		put_tlv(&tbs, 0x30, ents->p, ents->len);
+	put_tlv(&tbs, 0xa0, exts.p, exts.len);
 	if (tbs.err != 0) {
 		rc = oom(err);
 		goto out;
@@ -430,11 +446,13 @@ assemble(struct ca *ca, uint32_t shard, int64_t now, int64_t next,
 		    hsmca_openssl_errstr(ossl, sizeof(ossl)));
 		goto out;
 	}
-	crl_buf_put(&body, tbs.p, tbs.len);
-	crl_buf_put(&body, alg.p, alg.len);
-	put_tlv(&body, 0x03, sig, siglen + 1);
-	put_tlv(out, 0x30, body.p, body.len);
-	if (body.err != 0 || out->err != 0) {
+	total = tbs.len + alg.len + tlv_len(siglen + 1);
+	crl_buf_reserve(out, tlv_len(total));
+	crl_buf_put(out, h, crl_der_hdr(h, 0x30, total));
+	crl_buf_put(out, tbs.p, tbs.len);
+	crl_buf_put(out, alg.p, alg.len);
+	put_tlv(out, 0x03, sig, siglen + 1);
+	if (out->err != 0) {
 		rc = oom(err);
 		goto out;
 	}
@@ -448,9 +466,9 @@ out:
 	EVP_MD_CTX_free(mctx);
 	free(sig);
 	crl_buf_free(&tbs);
-	crl_buf_free(&body);
 	crl_buf_free(&exts);
 	crl_buf_free(&alg);
+	crl_buf_free(&iss);
 	X509_ALGOR_free(a);
 	sk_X509_EXTENSION_pop_free(xs, X509_EXTENSION_free);
 	return rc;

@@ -35,6 +35,22 @@ crl_buf_put(struct crl_buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
+/* See crl_int.h. */
+void
+crl_buf_reserve(struct crl_buf *b, size_t n)
+{
+	unsigned char *np;
+
+	if (b->err != 0 || b->cap - b->len >= n)
+		return;
+	if ((np = realloc(b->p, b->len + n)) == NULL) {
+		b->err = HSMCA_ENOMEM;
+		return;
+	}
+	b->p = np;
+	b->cap = b->len + n;
+}
+
 void
 crl_buf_free(struct crl_buf *b)
 {

@@ -21,6 +21,8 @@ struct crl_buf {
 
 /* Append `n` bytes (doubling the buffer as needed). */
 void crl_buf_put(struct crl_buf *b, const void *p, size_t n);
+/* Make room for `n` more bytes at once (exactly, no doubling). */
+void crl_buf_reserve(struct crl_buf *b, size_t n);
 /* Free the bytes; the buffer is empty and usable again. */
 void crl_buf_free(struct crl_buf *b);
 
