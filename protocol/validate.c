@@ -279,6 +279,10 @@ validator_new(const struct hsmca_config *cfg, const char *state_dir,
 	ids = config_get(cfg, "acme.caa_identities");
 	if ((rc = load_caa_ids(v, ids != NULL ? ids : "", err)) != 0)
 		goto out;
+	ids = config_get(cfg, "validation.deny_addresses");
+	if ((rc = val_deny_parse(ids != NULL ? ids : "", &v->deny, &v->ndeny,
+	    err)) != 0)
+		goto out;
 	if ((rc = setup_unbound(v, cfg, state_dir, err)) != 0)
 		goto out;
 	if ((rc = setup_tls(v, err)) != 0)
@@ -324,6 +328,7 @@ validator_free(struct validator *v)
 	for (i = 0; i < v->ncaa_ids; i++)
 		free(v->caa_ids[i]);
 	free(v->caa_ids);
+	free(v->deny);
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	if (v->curl_init)

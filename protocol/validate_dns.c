@@ -245,7 +245,7 @@ val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
 	take_addrs(r6, AF_INET6, addrs, n);
 	take_addrs(r4, AF_INET, addrs, n);
 	if (*n > 0)
-		rc = 0;
+		rc = val_addrs_allowed(v, name, addrs, n, err);
 	else if (c4 != 0)
 		rc = hsmca_err_set(err, c4, e4.type, "%s", e4.detail);
 	else if (c6 != 0)

@@ -82,8 +82,10 @@ pin_host(struct validator *v, const char *host, long port,
 	size_t n, i, o;
 	int rc;
 
-	if (host_is_ip(host, &ip))
-		return 0;
+	if (host_is_ip(host, &ip)) {
+		n = 1;
+		return val_addrs_allowed(v, host, &ip, &n, err);
+	}
 	if ((rc = val_dns_addrs(v, host, deadline, addrs, &n, err)) != 0)
 		return rc;
 	o = (size_t)snprintf(line, sizeof(line), "%s:%ld:", host, port);

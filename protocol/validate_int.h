@@ -64,6 +64,8 @@ struct validator {
 	int retries;
 	char **caa_ids;			/* acme.caa_identities, lower case */
 	size_t ncaa_ids;
+	struct val_net *deny;		/* validation.deny_addresses */
+	size_t ndeny;
 };
 
 /* An address to connect to. */
@@ -71,6 +73,33 @@ struct val_addr {
 	int family;			/* AF_INET or AF_INET6 */
 	unsigned char bytes[16];	/* 4 or 16 used */
 };
+
+/* --- validate_addr.c ------------------------------------------------ */
+
+/* A network: the address and how many leading bits count. */
+struct val_net {
+	struct val_addr addr;
+	unsigned prefix;
+};
+
+/*
+ * Parse validation.deny_addresses: comma-separated ADDRESS/PREFIX items
+ * (blank: none).  *out (free()) and *n on success; HSMCA_EINVAL
+ * ("config") naming the first bad item.
+ */
+int val_deny_parse(const char *list, struct val_net **out, size_t *n,
+    struct hsmca_err *err);
+
+/* Whether `a` is in one of v's denied networks. */
+bool val_addr_denied(const struct validator *v, const struct val_addr *a);
+
+/*
+ * Drop the denied addresses from addrs[0..*n-1] (order kept).  When
+ * none is left: HSMCA_EPOLICY, "connection", naming `name` and the
+ * first denied address.
+ */
+int val_addrs_allowed(const struct validator *v, const char *name,
+    struct val_addr *addrs, size_t *n, struct hsmca_err *err);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t val_now_ms(void);

@@ -315,6 +315,9 @@ val_tlsalpn01(struct validator *v, const struct validate_ident *ident,
 			return hsmca_err_set(err, HSMCA_EINVAL,
 			    "rejectedIdentifier", "\"%s\" is not an IP "
 			    "address", ident->value);
+		if ((rc = val_addrs_allowed(v, ident->value, addrs, &n,
+		    err)) != 0)
+			return rc;
 		val_reverse_name(&addrs[0], sni, sizeof(sni));
 	} else {
 		if (strlen(ident->value) >= sizeof(sni))

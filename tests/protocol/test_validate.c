@@ -1358,6 +1358,77 @@ test_figures(void **state)
 
 /* ---- config --------------------------------------------------------- */
 
+/*
+ * validation.deny_addresses: a name resolving only into a denied
+ * network, or a denied IP identifier, is a "connection" failure naming
+ * the setting, before any connection; the default list allows
+ * loopback (the other tests) but not link-local addresses.
+ */
+static void
+test_deny_addresses(void **state)
+{
+	struct hsmca_config *cfg;
+	struct validator *v = NULL;
+	struct hsmca_err err = { 0 };
+
+	(void)state;
+	cfg = make_cfg(F.knot_port, F.http_port, F.tls_port, "5");
+	assert_int_equal(config_set(cfg, "validation.deny_addresses",
+	    " 10.0.0.0/8, 127.0.0.0/8 ,::1/128", &err), 0);
+	if (validator_new(cfg, F.dir, &v, &err) != 0)
+		fail_msg("validator_new: %s", err.detail);
+	expect(v, VALIDATE_HTTP01, "a.test", false, "good", "connection",
+	    "127.0.0.1 is in validation.deny_addresses");
+	expect(v, VALIDATE_HTTP01, "127.0.0.1", true, "good", "connection",
+	    "validation.deny_addresses");
+	expect(v, VALIDATE_TLSALPN01, "tls-good.test", false, "t",
+	    "connection", "validation.deny_addresses");
+	expect(v, VALIDATE_TLSALPN01, "127.0.0.1", true, "t", "connection",
+	    "validation.deny_addresses");
+	validator_free(v);
+	v = NULL;
+	/* A list that does not cover the address lets it through. */
+	assert_int_equal(config_set(cfg, "validation.deny_addresses",
+	    "127.0.0.2/32", &err), 0);
+	if (validator_new(cfg, F.dir, &v, &err) != 0)
+		fail_msg("validator_new: %s", err.detail);
+	expect(v, VALIDATE_HTTP01, "a.test", false, "good", NULL, NULL);
+	validator_free(v);
+	v = NULL;
+	/* The default list: link-local is denied, loopback is not. */
+	config_free(cfg);
+	cfg = make_cfg(F.knot_port, F.http_port, F.tls_port, "5");
+	if (validator_new(cfg, F.dir, &v, &err) != 0)
+		fail_msg("validator_new: %s", err.detail);
+	expect(v, VALIDATE_HTTP01, "169.254.169.254", true, "good",
+	    "connection", "169.254.169.254 is in validation.deny_addresses");
+	expect(v, VALIDATE_TLSALPN01, "fe80::1", true, "t", "connection",
+	    "validation.deny_addresses");
+	expect(v, VALIDATE_HTTP01, "127.0.0.1", true, "good", NULL, NULL);
+	validator_free(v);
+	v = NULL;
+	/* Bad lists are config errors naming the item. */
+	{
+		static const char *const bad[] = { "10.0.0.0/33", "::/129",
+		    "10.0.0.0", "10.0.0.0/", "10.0.0.0/8,", "nothing/8",
+		    "10.0.0.0/8,,::1/128", "10.0.0.0/-1", "10.0.0.0/8x" };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			hsmca_err_clear(&err);
+			assert_int_equal(config_set(cfg,
+			    "validation.deny_addresses", bad[i], &err), 0);
+			assert_int_equal(validator_new(cfg, F.dir, &v, &err),
+			    HSMCA_EINVAL);
+			assert_null(v);
+			assert_string_equal(err.type, "config");
+			if (strstr(err.detail, "validation.deny_addresses") ==
+			    NULL)
+				fail_msg("%s: %s", bad[i], err.detail);
+		}
+	}
+	config_free(cfg);
+}
+
 static void
 test_bad_config(void **state)
 {
@@ -1406,6 +1477,7 @@ main(void)
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_localhost),
+		cmocka_unit_test(test_deny_addresses),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_figures),
