@@ -80,17 +80,8 @@ issue(EVP_PKEY *key, const char *profile)
 static int
 open_ca(void)
 {
-	struct hsmca_err err = { 0 };
-	char path[PATH_MAX + 16];
-
-	config_free(E.cfg);
-	E.cfg = config_new();
-	snprintf(path, sizeof(path), "%s/hsmca.conf", E.dir);
-	if (config_load(E.cfg, path, &err) != 0 ||
-	    ca_open(E.dir, E.cfg, &E.ca, &err) != 0) {
-		fprintf(stderr, "open: %s: %s\n", err.type, err.detail);
+	if (t_ca_open(E.dir, &E.cfg, &E.ca) != 0)
 		return -1;
-	}
 	ca_set_clock(E.ca, clk, NULL);
 	return 0;
 }
@@ -98,25 +89,15 @@ open_ca(void)
 static int
 setup(void **state)
 {
-	struct ca_init_params p = { 0 };
 	struct hsmca_err err = { 0 };
 	EVP_PKEY *key;
 
 	(void)state;
 	t_tmpdir(E.dir, sizeof(E.dir));
 	if ((E.cfg = config_new()) == NULL ||
-	    config_set(E.cfg, "ca.crl_shards", "4", &err) != 0)
+	    config_set(E.cfg, "ca.crl_shards", "4", &err) != 0 ||
+	    t_ca_init(E.dir, key_type_name, clk, E.cfg) != 0)
 		return -1;
-	p.state_dir = E.dir;
-	p.cfg = E.cfg;
-	p.create_token = true;
-	p.clock = clk;
-	if (hsm_key_type_parse(key_type_name, &p.key_type) != 0)
-		return -1;
-	if (ca_init(&p, &err) != 0) {
-		fprintf(stderr, "ca_init: %s: %s\n", err.type, err.detail);
-		return -1;
-	}
 	if (open_ca() != 0 || (key = t_key("ec:P-256")) == NULL)
 		return -1;
 	for (int i = 0; i < NCERTS; i++) {

@@ -40,32 +40,13 @@ static struct env E;
 static int
 setup(void **state)
 {
-	struct ca_init_params p = { 0 };
-	struct hsmca_err err = { 0 };
-	char path[PATH_MAX + 16];
-
 	(void)state;
 	t_tmpdir(E.dir, sizeof(E.dir));
-	if ((E.cfg = config_new()) == NULL)
+	/* Opened from the written file, as the daemon does. */
+	if ((E.cfg = config_new()) == NULL ||
+	    t_ca_init(E.dir, key_type_name, NULL, E.cfg) != 0 ||
+	    t_ca_open(E.dir, &E.cfg, &E.ca) != 0)
 		return -1;
-	p.state_dir = E.dir;
-	p.cfg = E.cfg;
-	p.create_token = true;
-	if (hsm_key_type_parse(key_type_name, &p.key_type) != 0)
-		return -1;
-	if (ca_init(&p, &err) != 0) {
-		fprintf(stderr, "ca_init: %s: %s\n", err.type, err.detail);
-		return -1;
-	}
-	/* Open from the written file, as the daemon does. */
-	config_free(E.cfg);
-	E.cfg = config_new();
-	snprintf(path, sizeof(path), "%s/hsmca.conf", E.dir);
-	if (config_load(E.cfg, path, &err) != 0 ||
-	    ca_open(E.dir, E.cfg, &E.ca, &err) != 0) {
-		fprintf(stderr, "open: %s: %s\n", err.type, err.detail);
-		return -1;
-	}
 	if ((E.ec = t_key("ec:P-256")) == NULL ||
 	    (E.rsa = t_key("rsa:2048")) == NULL)
 		return -1;

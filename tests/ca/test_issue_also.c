@@ -38,31 +38,13 @@ static int
 setup(void **state)
 {
 	const char *sans[] = { "DNS:also.example", NULL };
-	struct ca_init_params p = { 0 };
-	struct hsmca_err err = { 0 };
-	char path[PATH_MAX + 16];
 
 	(void)state;
 	t_tmpdir(E.dir, sizeof(E.dir));
-	if ((E.cfg = config_new()) == NULL)
+	if ((E.cfg = config_new()) == NULL ||
+	    t_ca_init(E.dir, "ec-p256", NULL, E.cfg) != 0 ||
+	    t_ca_open(E.dir, &E.cfg, &E.ca) != 0)
 		return -1;
-	p.state_dir = E.dir;
-	p.cfg = E.cfg;
-	p.create_token = true;
-	if (hsm_key_type_parse("ec-p256", &p.key_type) != 0 ||
-	    ca_init(&p, &err) != 0) {
-		fprintf(stderr, "ca_init: %s: %s\n", err.type, err.detail);
-		return -1;
-	}
-	config_free(E.cfg);
-	if ((E.cfg = config_new()) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/hsmca.conf", E.dir);
-	if (config_load(E.cfg, path, &err) != 0 ||
-	    ca_open(E.dir, E.cfg, &E.ca, &err) != 0) {
-		fprintf(stderr, "open: %s: %s\n", err.type, err.detail);
-		return -1;
-	}
 	if ((E.ec = t_key("ec:P-256")) == NULL ||
 	    (E.csr = t_csr(E.ec, "also.example", sans, &E.csr_len)) == NULL)
 		return -1;

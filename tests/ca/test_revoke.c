@@ -43,32 +43,15 @@ clk(void *arg)
 static int
 setup(void **state)
 {
-	struct ca_init_params p = { 0 };
 	struct hsmca_err err = { 0 };
-	char path[PATH_MAX + 16];
 	EVP_PKEY *key = NULL;
 
 	(void)state;
 	t_tmpdir(E.dir, sizeof(E.dir));
-	if ((E.cfg = config_new()) == NULL)
+	if ((E.cfg = config_new()) == NULL ||
+	    t_ca_init(E.dir, "ec-p256", clk, E.cfg) != 0 ||
+	    t_ca_open(E.dir, &E.cfg, &E.ca) != 0)
 		return -1;
-	p.state_dir = E.dir;
-	p.cfg = E.cfg;
-	p.create_token = true;
-	p.key_type = HSM_KEY_EC_P256;
-	p.clock = clk;
-	if (ca_init(&p, &err) != 0) {
-		fprintf(stderr, "ca_init: %s: %s\n", err.type, err.detail);
-		return -1;
-	}
-	config_free(E.cfg);
-	E.cfg = config_new();
-	snprintf(path, sizeof(path), "%s/hsmca.conf", E.dir);
-	if (config_load(E.cfg, path, &err) != 0 ||
-	    ca_open(E.dir, E.cfg, &E.ca, &err) != 0) {
-		fprintf(stderr, "open: %s: %s\n", err.type, err.detail);
-		return -1;
-	}
 	ca_set_clock(E.ca, clk, NULL);
 	if ((key = t_key("ec:P-256")) == NULL)
 		return -1;

@@ -178,3 +178,43 @@ t_rmtree(const char *dir)
 {
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int
+t_ca_init(const char *dir, const char *key_type, ca_clock_fn clock,
+    struct hsmca_config *cfg)
+{
+	struct ca_init_params p = { 0 };
+	struct hsmca_err err = { 0 };
+
+	p.state_dir = dir;
+	p.cfg = cfg;
+	p.create_token = true;
+	p.clock = clock;
+	if (hsm_key_type_parse(key_type, &p.key_type) != 0) {
+		fprintf(stderr, "unknown key type %s\n", key_type);
+		return -1;
+	}
+	if (ca_init(&p, &err) != 0) {
+		fprintf(stderr, "ca_init: %s: %s\n", err.type, err.detail);
+		return -1;
+	}
+	return 0;
+}
+
+int
+t_ca_open(const char *dir, struct hsmca_config **cfg, struct ca **ca)
+{
+	struct hsmca_err err = { 0 };
+	char path[PATH_MAX + 16];
+
+	config_free(*cfg);
+	if ((*cfg = config_new()) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/hsmca.conf", dir);
+	if (config_load(*cfg, path, &err) != 0 ||
+	    ca_open(dir, *cfg, ca, &err) != 0) {
+		fprintf(stderr, "open: %s: %s\n", err.type, err.detail);
+		return -1;
+	}
+	return 0;
+}
