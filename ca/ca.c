@@ -249,6 +249,8 @@ ca_open(const char *state_dir, const struct hsmca_config *cfg,
 		goto out;
 	}
 	so.map_size = (size_t)config_get_int(cfg, "store.map_size_mb") << 20;
+	so.commit_delay_us = (unsigned)config_get_int(cfg,
+	    "store.commit_delay_us");
 	if ((rc = store_open(path, &so, &ca->store, err)) != 0)
 		goto out;
 	if ((rc = ca_ocsp_open(ca, cfg, err)) != 0)

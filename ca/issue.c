@@ -465,6 +465,12 @@ ca_issue_submit(struct ca *ca, const struct ca_issue_req *req,
 	job->arg = arg;
 	job->also = req->also;
 	job->also_arg = req->also_arg;
+	/*
+	 * Signing takes a while: a commit that starts meanwhile may wait
+	 * for this record (store.commit_delay_us) rather than commit
+	 * without it and leave it a commit of its own.
+	 */
+	store_write_expect(ca->store, 1);
 	if ((rc = issue_prepare(ca, req, job, err)) != 0)
 		goto fail;
 	/* Told only from submit_done, once the record is durable. */
@@ -473,8 +479,10 @@ ca_issue_submit(struct ca *ca, const struct ca_issue_req *req,
 		store_fail(rc, &e, err);
 		goto fail;
 	}
+	store_write_expect(ca->store, -1);
 	return 0;
 fail:
+	store_write_expect(ca->store, -1);
 	job_free(job);
 	return rc;
 }

@@ -63,6 +63,8 @@ static const struct cfg_key cfg_table[] = {
 	  "directory of the LMDB environment" },
 	{ "store.map_size_mb", CFG_INT, "64", 1, 1048576,
 	  "initial LMDB map size; it grows by doubling when full" },
+	{ "store.commit_delay_us", CFG_INT, "2000", 0, 100000,
+	  "how long a commit waits for certificates being signed to share its fsync; 0: never" },
 	{ "acme.listen", CFG_STR, "127.0.0.1:14000", 0, 0,
 	  "host:port where hsmcad serves ACME over HTTPS" },
 	{ "acme.names", CFG_STR, "localhost,127.0.0.1", 0, 0,

@@ -186,6 +186,7 @@ store_open(const char *dir, const struct store_opts *opts,
 {
 	struct store *st = NULL;
 	pthread_rwlockattr_t ra;
+	pthread_condattr_t ca;
 	MDB_envinfo info;
 	size_t map_size = DEFAULT_MAP_SIZE;
 	int mrc, dead, rc = HSMCA_EIO;
@@ -204,6 +205,8 @@ store_open(const char *dir, const struct store_opts *opts,
 		    "store: out of memory");
 		goto out;
 	}
+	if (opts != NULL)
+		st->commit_delay_us = opts->commit_delay_us;
 	st->max_batch = (opts != NULL && opts->max_batch != 0) ?
 	    opts->max_batch : DEFAULT_MAX_BATCH;
 	/*
@@ -218,7 +221,11 @@ store_open(const char *dir, const struct store_opts *opts,
 	rw = pthread_rwlock_init(&st->resize_lock, &ra) == 0;
 	pthread_rwlockattr_destroy(&ra);
 	mu = pthread_mutex_init(&st->mu, NULL) == 0;
-	cv1 = pthread_cond_init(&st->work_cv, NULL) == 0;
+	/* The writer's commit delay is timed on the monotonic clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	cv1 = pthread_cond_init(&st->work_cv, &ca) == 0;
+	pthread_condattr_destroy(&ca);
 	cv2 = pthread_cond_init(&st->done_cv, NULL) == 0;
 	if (!rw || !mu || !cv1 || !cv2) {
 		rc = hsmca_err_set(err, HSMCA_EINTERNAL, "store",
@@ -294,6 +301,7 @@ store_stats(struct store *st, struct store_stats *out)
 	out->commits = st->commits;
 	out->writes = st->writes;
 	out->map_grows = st->map_grows;
+	out->delayed = st->delayed;
 	out->map_size = st->map_size;
 	pthread_mutex_unlock(&st->mu);
 	return 0;

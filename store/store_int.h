@@ -61,6 +61,7 @@ struct store {
 	MDB_env *env;
 	MDB_dbi dbi[STORE_DB_COUNT];
 	unsigned max_batch;
+	unsigned commit_delay_us;
 
 	/*
 	 * Held shared by every read transaction and exclusively while the
@@ -75,12 +76,15 @@ struct store {
 	pthread_cond_t work_cv;		/* queue gained work, or stopping */
 	pthread_cond_t done_cv;		/* a batch finished */
 	struct store_req *head, *tail;
+	unsigned queued;		/* requests on the queue */
+	unsigned expected;		/* announced writes outstanding */
 	bool stopping;
 	bool writer_started;
 	pthread_t writer;
 	uint64_t commits;
 	uint64_t writes;
 	uint64_t map_grows;
+	uint64_t delayed;
 	size_t map_size;
 };
 

@@ -4,7 +4,9 @@
  * store_write() queues a request and sleeps.  One writer thread takes
  * everything queued (up to max_batch), runs each write function in its
  * own nested transaction under one parent transaction and commits the
- * parent once: one fsync for the whole batch.  Then it wakes every
+ * parent once: one fsync for the whole batch.  When producers announced
+ * writes that are not queued yet, it first waits up to commit_delay_us
+ * for them to join (linger()).  Then it wakes every
  * synchronous caller of the batch with its own result and runs the
  * callbacks of the asynchronous ones, in queue order.
  *
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store_int.h"
 
@@ -253,6 +256,53 @@ async_complete(struct store_req *async)
 }
 
 /*
+ * Let announced writes (store_write_expect) join the next commit: wait
+ * while any is outstanding, until the queue holds max_batch, the store
+ * closes or commit_delay_us is over.  `mu` held.
+ */
+static void
+linger(struct store *st)
+{
+	struct timespec until;
+
+	if (st->commit_delay_us == 0 || st->expected == 0 ||
+	    st->queued >= st->max_batch)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += st->commit_delay_us / 1000000u;
+	until.tv_nsec += (long)(st->commit_delay_us % 1000000u) * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	st->delayed++;
+	while (st->expected > 0 && st->queued < st->max_batch &&
+	    !st->stopping)
+		if (pthread_cond_timedwait(&st->work_cv, &st->mu,
+		    &until) == ETIMEDOUT)
+			break;
+}
+
+/*
+ * Count an announced write in or out.  See store.h.
+ */
+void
+store_write_expect(struct store *st, int delta)
+{
+	pthread_mutex_lock(&st->mu);
+	if (delta > 0)
+		st->expected += (unsigned)delta;
+	else if ((unsigned)-delta <= st->expected)
+		st->expected -= (unsigned)-delta;
+	else
+		st->expected = 0;
+	/* The last one in: a waiting commit need not wait any longer. */
+	if (st->expected == 0)
+		pthread_cond_signal(&st->work_cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+/*
  * The writer thread: batches until stopped and the queue is empty.
  * Asynchronous callbacks run outside `mu`, after the commit that
  * carried them, so they may queue more asynchronous writes.
@@ -271,11 +321,13 @@ writer_main(void *arg)
 			pthread_cond_wait(&st->work_cv, &st->mu);
 		if (st->head == NULL)
 			break;
+		linger(st);
 		/* Take up to max_batch requests off the queue. */
 		batch = last = st->head;
 		for (n = 1; n < st->max_batch && last->next != NULL; n++)
 			last = last->next;
 		st->head = last->next;
+		st->queued -= (unsigned)n;
 		if (st->head == NULL)
 			st->tail = NULL;
 		last->next = NULL;
@@ -336,6 +388,7 @@ enqueue(struct store *st, struct store_req *req, struct hsmca_err *err)
 	else
 		st->head = req;
 	st->tail = req;
+	st->queued++;
 	pthread_cond_signal(&st->work_cv);
 	return 0;
 }

@@ -277,7 +277,7 @@ big_fn(struct store_txn *txn, void *arg)
 static void
 test_map_growth(void **state)
 {
-	struct store_opts opts = { 1 << 20, 0 };
+	struct store_opts opts = { .map_size = 1 << 20 };
 	struct hsmca_err err = { 0 };
 	struct store_stats stats;
 	struct store_cert c, *got;
@@ -357,7 +357,7 @@ reader_main(void *arg)
 static void
 test_growth_with_readers(void **state)
 {
-	struct store_opts opts = { 1 << 20, 0 };
+	struct store_opts opts = { .map_size = 1 << 20 };
 	struct reader r[2];
 	pthread_t th[2];
 	_Atomic int stop = 0;

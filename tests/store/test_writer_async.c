@@ -6,7 +6,8 @@
  * map grows under an asynchronous batch; store_close() completes what
  * is queued and refuses new writes; synchronous and asynchronous
  * writers mix; store_write() from a callback is refused; every write
- * acknowledged through a callback survives kill -9.
+ * acknowledged through a callback survives kill -9; a commit waits for
+ * announced writes (store_write_expect) and for nothing else.
  *
  * Determinism: a "gate" write function holds the writer inside a batch
  * until the test releases it, so the test knows exactly which requests
@@ -777,6 +778,86 @@ test_kill9_acknowledged(void **state)
 	th_rmtree(tmp);
 }
 
+/* Wait (bounded) until `n` commits have started waiting. */
+static void
+wait_delayed(struct store *st, uint64_t n)
+{
+	struct timespec ts = { 0, 1000000 };
+	struct store_stats stats;
+	int tries;
+
+	for (tries = 0; tries < WAIT_SECS * 1000; tries++) {
+		store_stats(st, &stats);
+		if (stats.delayed >= n)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("no commit waited for an announced write");
+}
+
+/*
+ * store_write_expect(): unannounced writes never wait; a commit waits
+ * for an announced write, so one commit carries both, and the last -1
+ * ends the wait at once (the delay is ten minutes, far beyond
+ * WAIT_SECS); an announcement that is never queued holds a commit no
+ * longer than commit_delay_us.
+ */
+static void
+test_commit_delay(void **state)
+{
+	struct store_opts opts = { .commit_delay_us = 600u * 1000000u };
+	struct hsmca_err err = { 0 };
+	struct store_stats stats;
+	struct tracker t;
+	struct slot s[6];
+	struct store *st = NULL;
+	char *tmp = th_tmpdir();
+	uint32_t i;
+
+	(void)state;
+	assert_non_null(tmp);
+	assert_int_equal(store_open(th_path(tmp, "db"), &opts, &st, &err), 0);
+	tracker_init(&t, st);
+	for (i = 0; i < 3; i++) {
+		put_async(st, &s[i], &t, 100 + i);
+		tracker_wait(&t, (int)i + 1);
+	}
+	assert_int_equal(store_stats(st, &stats), 0);
+	assert_int_equal(stats.delayed, 0);
+	assert_int_equal(stats.commits, 3);
+
+	/* The writer finds 103 with 104 announced and waits for it. */
+	store_write_expect(st, 1);
+	put_async(st, &s[3], &t, 103);
+	wait_delayed(st, 1);
+	put_async(st, &s[4], &t, 104);
+	store_write_expect(st, -1);
+	tracker_wait(&t, 5);
+	assert_int_equal(store_stats(st, &stats), 0);
+	assert_int_equal(stats.delayed, 1);
+	assert_int_equal(stats.commits, 4);
+	assert_int_equal(stats.writes, 5);
+	assert_true(s[3].commits == s[4].commits);
+	store_close(st);
+
+	/* Announced but never queued: the commit goes after the delay. */
+	opts.commit_delay_us = 1000;
+	assert_int_equal(store_open(th_path(tmp, "db"), &opts, &st, &err), 0);
+	tracker_init(&t, st);
+	store_write_expect(st, 1);
+	put_async(st, &s[5], &t, 105);
+	tracker_wait(&t, 1);
+	assert_int_equal(s[5].result, 0);
+	store_write_expect(st, -1);
+	assert_int_equal(store_stats(st, &stats), 0);
+	assert_int_equal(stats.delayed, 1);
+	assert_int_equal(stats.commits, 1);
+	for (i = 100; i <= 105; i++)
+		assert_stored(st, i, 1);
+	store_close(st);
+	th_rmtree(tmp);
+}
+
 int
 main(void)
 {
@@ -793,6 +874,7 @@ main(void)
 		    th_cleanup),
 		cmocka_unit_test_teardown(test_kill9_acknowledged,
 		    th_cleanup),
+		cmocka_unit_test_teardown(test_commit_delay, th_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
