@@ -134,6 +134,13 @@ typedef int (*ca_issue_write_fn)(struct store_txn *txn,
 struct ca_issue_req {
 	const unsigned char *csr_der;
 	size_t csr_len;
+	/*
+	 * NULL, or what ca_csr_check() made of csr_der against the same
+	 * profile: then the CSR is not parsed and verified again.  Taken
+	 * by ca_issue()/ca_issue_submit() whatever they return (the
+	 * caller must not free it).
+	 */
+	struct ca_csr *csr;
 	const char *profile;	/* NULL: ca.default_profile */
 	uint64_t account_id;	/* 0: none */
 	uint64_t lineage_id;	/* 0: none */

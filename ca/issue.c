@@ -330,7 +330,7 @@ issue_prepare(struct ca *ca, const struct ca_issue_req *req,
 {
 	struct store_cert *rec = &job->rec;
 	struct ca_profile prof;
-	struct ca_csr *csr = NULL;
+	struct ca_csr *csr = req->csr;
 	struct ca_lint_ctx lc;
 	X509 *x = NULL;
 	int64_t now;
@@ -344,8 +344,8 @@ issue_prepare(struct ca *ca, const struct ca_issue_req *req,
 	now = ca_now(ca);
 	if ((rc = ca_profile_check_validity(&prof, now, err)) != 0)
 		goto out;
-	if ((rc = ca_csr_check(req->csr_der, req->csr_len, &prof, &csr,
-	    err)) != 0)
+	if (csr == NULL && (rc = ca_csr_check(req->csr_der, req->csr_len,
+	    &prof, &csr, err)) != 0)
 		goto out;
 	if ((rc = serial_pick(ca, rec->serial, err)) != 0)
 		goto out;
@@ -411,9 +411,11 @@ ca_issue(struct ca *ca, const struct ca_issue_req *req,
 	int rc;
 
 	*out = NULL;
-	if ((job = calloc(1, sizeof(*job))) == NULL)
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		ca_csr_free(req->csr);
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
+	}
 	job->also = req->also;
 	job->also_arg = req->also_arg;
 	if ((rc = issue_prepare(ca, req, job, err)) != 0)
@@ -455,12 +457,16 @@ ca_issue_submit(struct ca *ca, const struct ca_issue_req *req,
 	struct hsmca_err e = { 0 };
 	int rc;
 
-	if (done == NULL)
+	if (done == NULL) {
+		ca_csr_free(req->csr);
 		return hsmca_err_set(err, HSMCA_EINVAL, "serverInternal",
 		    "ca_issue_submit needs a callback");
-	if ((job = calloc(1, sizeof(*job))) == NULL)
+	}
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		ca_csr_free(req->csr);
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
+	}
 	job->done = done;
 	job->arg = arg;
 	job->also = req->also;

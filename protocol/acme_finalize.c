@@ -187,6 +187,9 @@ acme_finalize(struct acme *a, struct http_req *req, struct acme_post *p,
 	memset(&ir, 0, sizeof(ir));
 	ir.csr_der = der;
 	ir.csr_len = der_len;
+	/* Checked above against the same profile: not parsed again. */
+	ir.csr = csr;
+	csr = NULL;
 	ir.profile = o->profile[0] ? o->profile : NULL;
 	ir.account_id = o->account_id;
 	ir.also = valid_write;

@@ -4,7 +4,8 @@
  * stores the certificate record (one commit for both, each visible
  * exactly when the other is), and a failing `also` stores neither, so
  * no crash can leave one without the other.  Both for ca_issue() and
- * ca_issue_submit().
+ * ca_issue_submit().  ca_issue_req.csr: a CSR checked by the caller is
+ * used as is (the DER is not read again) and is freed on every path.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <openssl/x509v3.h>
 
 #include "ca/ca.h"
 #include "tests/ca/tutil.h"
@@ -228,6 +230,51 @@ test_submit_also(void **state)
 	assert_int_equal(d2.meta_visible, 0);
 }
 
+/* A CSR ca_csr_check() made against the default profile. */
+static struct ca_csr *
+checked_csr(void)
+{
+	struct ca_profile prof;
+	struct hsmca_err err = { 0 };
+	struct ca_csr *csr = NULL;
+
+	assert_int_equal(ca_profile_get(E.ca, NULL, &prof, &err), 0);
+	assert_int_equal(ca_csr_check(E.csr, E.csr_len, &prof, &csr, &err),
+	    0);
+	return csr;
+}
+
+static void
+test_issue_checked_csr(void **state)
+{
+	struct ca_issue_req req = { 0 };
+	struct hsmca_err err = { 0 };
+	struct ca_issued *is = NULL;
+	X509 *x;
+	const unsigned char *p;
+
+	(void)state;
+	/* No DER at all: only the checked CSR can make this certificate. */
+	req.csr = checked_csr();
+	assert_int_equal(ca_issue(E.ca, &req, &is, &err), 0);
+	assert_non_null(is);
+	p = is->der;
+	assert_non_null(x = d2i_X509(NULL, &p, (long)is->der_len));
+	assert_int_equal(X509_check_host(x, "also.example", 0, 0, NULL), 1);
+	X509_free(x);
+	ca_issued_free(is);
+
+	/* Refused before the CSR is used: still freed (ASan: no leak). */
+	req.csr = checked_csr();
+	req.profile = "no-such-profile";
+	assert_int_not_equal(ca_issue(E.ca, &req, &is, &err), 0);
+	assert_null(is);
+	hsmca_err_clear(&err);
+	req.csr = checked_csr();
+	assert_int_not_equal(ca_issue_submit(E.ca, &req, NULL, NULL, &err),
+	    0);
+}
+
 int
 main(void)
 {
@@ -235,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_issue_also_one_commit),
 		cmocka_unit_test(test_issue_also_fails_stores_nothing),
 		cmocka_unit_test(test_submit_also),
+		cmocka_unit_test(test_issue_checked_csr),
 	};
 
 	unsetenv("HSMCA_PIN");
