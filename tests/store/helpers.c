@@ -172,3 +172,38 @@ th_open(const char *dir)
 	assert_non_null(st);
 	return st;
 }
+
+int
+th_store_setup(void **state)
+{
+	struct th_store *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || (f->tmp = th_tmpdir()) == NULL) {
+		free(f);
+		return -1;
+	}
+	f->st = th_open(th_path(f->tmp, "db"));
+	*state = f;
+	return 0;
+}
+
+int
+th_store_teardown(void **state)
+{
+	struct th_store *f = *state;
+
+	store_close(f->st);
+	th_rmtree(f->tmp);
+	free(f);
+	return 0;
+}
+
+size_t
+th_check_problems(struct store *st)
+{
+	size_t problems, records;
+
+	assert_int_equal(store_check(st, stderr, &problems, &records, NULL),
+	    0);
+	return problems;
+}

@@ -46,4 +46,22 @@ int th_put(struct store *st, struct store_cert *c);
 /* Open `dir` with default options, failing the test on error. */
 struct store *th_open(const char *dir);
 
+/*
+ * cmocka setup and teardown of a store in a fresh temp directory:
+ * *state gets a struct th_store, which the teardown closes and frees.
+ */
+struct th_store {
+	char *tmp;
+	struct store *st;
+};
+
+int th_store_setup(void **state);
+int th_store_teardown(void **state);
+
+/*
+ * The number of problems store_check() (`hsmca db check`) finds, each
+ * written to stderr; a walk that fails fails the test.
+ */
+size_t th_check_problems(struct store *st);
+
 #endif

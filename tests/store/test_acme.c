@@ -24,50 +24,11 @@
 #define THUMB_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 #define THUMB_C "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
 
-struct fixture {
-	char *tmp;
-	struct store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL || (f->tmp = th_tmpdir()) == NULL)
-		return -1;
-	f->st = th_open(th_path(f->tmp, "db"));
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	store_close(f->st);
-	th_rmtree(f->tmp);
-	free(f);
-	return 0;
-}
-
 static void
-reopen(struct fixture *f)
+reopen(struct th_store *f)
 {
 	store_close(f->st);
 	f->st = th_open(th_path(f->tmp, "db"));
-}
-
-/* Number of problems `hsmca db check` finds. */
-static size_t
-check_problems(struct store *st)
-{
-	size_t problems, records;
-
-	assert_int_equal(store_check(st, stderr, &problems, &records, NULL),
-	    0);
-	return problems;
 }
 
 static void
@@ -106,7 +67,7 @@ acct_put(struct store *st, struct store_acme_account *a, bool create)
 static void
 test_account_index(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	struct store_acme_account a, b, *got = NULL;
 	uint64_t id;
 
@@ -148,7 +109,7 @@ test_account_index(void **state)
 	/* Update of an account that does not exist. */
 	account(&a, 99, "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD");
 	assert_int_equal(acct_put(f->st, &a, false), HSMCA_ENOTFOUND);
-	assert_int_equal(check_problems(f->st), 0);
+	assert_int_equal(th_check_problems(f->st), 0);
 }
 
 /* Every record encodes, decodes to itself, and refuses cut bytes. */
@@ -272,7 +233,7 @@ collect(uint64_t id, void *arg)
 static void
 test_orders_by_account(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	struct store_acme_order o;
 	struct order_put p = { &o };
 	uint64_t ids[8] = { 0 };
@@ -321,7 +282,7 @@ test_orders_by_account(void **state)
 	assert_int_equal(ids[1], 11);	/* t=100 */
 	assert_int_equal(ids[2], 12);	/* t=200 */
 	assert_int_equal(ids[3], 10);	/* t=300 */
-	assert_int_equal(check_problems(f->st), 0);
+	assert_int_equal(th_check_problems(f->st), 0);
 }
 
 struct marks {
@@ -361,7 +322,7 @@ queue_collect(uint64_t authz, unsigned idx, void *arg)
 static void
 test_marks_and_counters(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	struct marks m = { false, false, 5, 2, NULL, 0 };
 	uint64_t got[8] = { 0 }, zid;
 	int64_t oldest;
@@ -406,7 +367,7 @@ test_marks_and_counters(void **state)
 	assert_int_equal(n, 0);
 	/* db check: the two marks and the valid-authz entry point at
 	 * authorizations that were never stored; the counters are fine. */
-	assert_int_equal(check_problems(f->st), 3);
+	assert_int_equal(th_check_problems(f->st), 3);
 	/* Unmark one. */
 	m.domain = NULL;
 	m.del = true;
@@ -418,7 +379,7 @@ test_marks_and_counters(void **state)
 	    NULL), 0);
 	assert_int_equal(got[0], 1);
 	assert_int_equal(got[1], 30);
-	assert_int_equal(check_problems(f->st), 2);
+	assert_int_equal(th_check_problems(f->st), 2);
 	/* Prune example.com before 200: the entry at 100 goes, the one at
 	 * 200 and example.co's stay. */
 	m.del = false;
@@ -447,13 +408,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_account_index, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_account_index,
+		    th_store_setup, th_store_teardown),
 		cmocka_unit_test(test_codec),
-		cmocka_unit_test_setup_teardown(test_orders_by_account, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_orders_by_account,
+		    th_store_setup, th_store_teardown),
 		cmocka_unit_test_setup_teardown(test_marks_and_counters,
-		    setup, teardown),
+		    th_store_setup, th_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, th_cleanup);

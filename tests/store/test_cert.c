@@ -16,34 +16,6 @@
 #include "store/store.h"
 #include "tests/store/helpers.h"
 
-struct fixture {
-	char *tmp;
-	struct store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL || (f->tmp = th_tmpdir()) == NULL)
-		return -1;
-	f->st = th_open(th_path(f->tmp, "db"));
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	store_close(f->st);
-	th_rmtree(f->tmp);
-	free(f);
-	return 0;
-}
-
 /* Assert the store is consistent. */
 static void
 assert_clean(struct store *st, size_t nrecords)
@@ -59,7 +31,7 @@ assert_clean(struct store *st, size_t nrecords)
 static void
 test_put_get(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	char *names[] = { "a.example", "b.example" };
 	struct hsmca_err err = { 0 };
 	struct store_cert c, *got = NULL;
@@ -122,7 +94,7 @@ static const struct valid_case valid_cases[] = {
 static void
 test_validation(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	struct store_cert c;
 	char *names[1];
 	size_t i, stored = 0;
@@ -148,7 +120,7 @@ test_validation(void **state)
 static void
 test_duplicate_serial(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	char *n1[] = { "first.example" }, *n2[] = { "second.example" };
 	struct hsmca_err err = { 0 };
 	struct store_cert a, b, *got;
@@ -252,7 +224,7 @@ update_plain_fn(struct store_txn *txn, void *arg)
 static void
 test_update_moves_indexes(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	char *old_names[] = { "keep.example", "old.example" };
 	char *new_names[] = { "keep.example", "new.example" };
 	struct store_cert_filter flt;
@@ -398,7 +370,7 @@ put_recs(struct store *st)
 static void
 test_list_filters(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	struct seen s;
 	size_t i;
 
@@ -452,7 +424,7 @@ many_fn(struct store_txn *txn, void *arg)
 static void
 test_list_chunks(void **state)
 {
-	struct fixture *f = *state;
+	struct th_store *f = *state;
 	struct many_arg m = { 100, 300 };
 	struct store_cert_filter flt;
 	size_t n;
@@ -487,17 +459,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_validation, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_serial, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_put_get,
+		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(test_validation,
+		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_serial,
+		    th_store_setup, th_store_teardown),
 		cmocka_unit_test_setup_teardown(test_update_moves_indexes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_filters, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_list_chunks, setup,
-		    teardown),
+		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(test_list_filters,
+		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(test_list_chunks,
+		    th_store_setup, th_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
