@@ -221,6 +221,21 @@ store_acme_authz_put(struct store_txn *txn, const struct store_acme_authz *a)
 	return rc;
 }
 
+/* Delete authorization `id` and the validation marks of its challenges. */
+int
+store_acme_authz_del(struct store_txn *txn, uint64_t id)
+{
+	unsigned char key[8];
+	unsigned i;
+
+	/* Every index a challenge can have: no mark may outlive it. */
+	for (i = 0; i < STORE_ACME_MAX_CHALL; i++)
+		store_acme_queue_del(txn, id, i);
+	store_codec_put_be64(key, id);
+	return raw_del(txn, STORE_DB_AUTHZS, key, 8, NULL, 0,
+	    "authorization");
+}
+
 /* Read authorization `id` from a fresh snapshot. */
 int
 store_acme_authz_get(struct store *st, uint64_t id,
@@ -242,6 +257,17 @@ store_acme_txn_authz_get(struct store_txn *txn, uint64_t id,
 
 /* --- orders ------------------------------------------------------------ */
 
+/*
+ * The orders_by_account value of `o`: created_at with its sign bit
+ * flipped (so that negative times sort first), then the order id.
+ */
+static void
+order_index_val(const struct store_acme_order *o, unsigned char out[16])
+{
+	store_codec_put_be64(out, (uint64_t)o->created_at ^ ((uint64_t)1 << 63));
+	store_codec_put_be64(out + 8, o->id);
+}
+
 /* Write an order (and, when new, its orders_by_account entry). */
 int
 store_acme_order_put(struct store_txn *txn, const struct store_acme_order *o,
@@ -262,14 +288,26 @@ store_acme_order_put(struct store_txn *txn, const struct store_acme_order *o,
 	if (rc == 0 && create) {
 		/* Sorted by creation time: the rate limit counts a suffix. */
 		store_account_key(o->account_id, akey);
-		store_codec_put_be64(ival, (uint64_t)o->created_at ^
-		    ((uint64_t)1 << 63));
-		memcpy(ival + 8, key, 8);
+		order_index_val(o, ival);
 		rc = raw_put(txn, STORE_DB_ORDERS_BY_ACCOUNT, akey, 8, ival,
 		    16, MDB_NODUPDATA, "order index");
 	}
 	free(buf);
 	return rc;
+}
+
+/* Delete order `o` and its orders_by_account entry. */
+int
+store_acme_order_del(struct store_txn *txn, const struct store_acme_order *o)
+{
+	unsigned char key[8], akey[8], ival[16];
+
+	store_codec_put_be64(key, o->id);
+	store_account_key(o->account_id, akey);
+	order_index_val(o, ival);
+	raw_del(txn, STORE_DB_ORDERS_BY_ACCOUNT, akey, 8, ival, 16,
+	    "order index");
+	return raw_del(txn, STORE_DB_ORDERS, key, 8, NULL, 0, "order");
 }
 
 /* Read order `id` from a fresh snapshot. */
@@ -516,7 +554,7 @@ valid_key(uint64_t account_id, const char *ident, unsigned char *key,
 {
 	size_t n = strlen(ident);
 
-	if (n == 0 || n > 300)
+	if (n == 0 || n > STORE_ACME_IDENT_MAX)
 		return HSMCA_EINVAL;
 	key[0] = 'Z';
 	store_codec_put_be64(key + 1, account_id);
@@ -539,6 +577,73 @@ store_acme_valid_put(struct store_txn *txn, uint64_t account_id,
 	store_codec_put_be64(val, authz_id);
 	return raw_put(txn, STORE_DB_RATE, key, klen, val, 8, 0,
 	    "valid authorization index");
+}
+
+/*
+ * Forget the account's valid authorization for `ident` when it is
+ * `authz_id`: a newer one of the same identifier stays.
+ */
+int
+store_acme_valid_del(struct store_txn *txn, uint64_t account_id,
+    const char *ident, uint64_t authz_id)
+{
+	unsigned char key[320];
+	MDB_val k, v;
+	size_t klen;
+	int mrc;
+
+	if (txn->err != 0)
+		return txn->err;
+	if (valid_key(account_id, ident, key, &klen) != 0)
+		return 0;	/* valid_put() refuses such a key: none stored */
+	k.mv_size = klen;
+	k.mv_data = key;
+	mrc = mdb_get(txn->txn, txn->st->dbi[STORE_DB_RATE], &k, &v);
+	if (mrc == MDB_NOTFOUND)
+		return 0;
+	if (mrc != 0)
+		return store_txn_fail(txn, store_mdb_code(mrc), mrc,
+		    "store: valid authorization index: %s",
+		    mdb_strerror(mrc));
+	if (v.mv_size != 8 || store_codec_get_be64(v.mv_data) != authz_id)
+		return 0;
+	return raw_del(txn, STORE_DB_RATE, key, klen, NULL, 0,
+	    "valid authorization index");
+}
+
+struct valid_walk {
+	size_t plen;
+	store_acme_valid_cb cb;
+	void *arg;
+};
+
+/* One 'Z' key of the account: its identifier as a C string to cb. */
+static int
+valid_visit(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct valid_walk *w = arg;
+	char ident[STORE_ACME_IDENT_MAX + 1];
+	size_t n = k->mv_size - w->plen;
+
+	if (n == 0 || n > STORE_ACME_IDENT_MAX || v->mv_size != 8)
+		return 0;
+	memcpy(ident, (const unsigned char *)k->mv_data + w->plen, n);
+	ident[n] = '\0';
+	return w->cb(ident, store_codec_get_be64(v->mv_data), w->arg);
+}
+
+/* Every valid-authorization entry of the account. */
+int
+store_acme_valid_list(struct store *st, uint64_t account_id,
+    store_acme_valid_cb cb, void *arg, struct hsmca_err *err)
+{
+	struct valid_walk w = { 9, cb, arg };
+	unsigned char prefix[9];
+
+	prefix[0] = 'Z';
+	store_codec_put_be64(prefix + 1, account_id);
+	return prefix_walk(st, prefix, sizeof(prefix), sizeof(prefix),
+	    valid_visit, &w, err);
 }
 
 /* The account's remembered valid authorization for `ident`. */

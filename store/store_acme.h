@@ -36,6 +36,7 @@
 #define STORE_ACME_TOKEN_MAX 64
 #define STORE_ACME_MAX_CHALL 3
 #define STORE_ACME_MAX_IDENTS 100
+#define STORE_ACME_IDENT_MAX 300	/* identifier key of a 'Z' entry */
 
 /* --- accounts --------------------------------------------------------- */
 
@@ -97,6 +98,13 @@ void store_acme_authz_free(struct store_acme_authz *a);
 /* Write (create or replace) an authorization. */
 int store_acme_authz_put(struct store_txn *txn,
     const struct store_acme_authz *a);
+
+/*
+ * Delete authorization `id` with the validation marks ('V') of its
+ * challenges; absent is fine.  Orders that reference it and its 'Z'
+ * entry are the caller's to handle (store_acme_valid_del()).  Sticky.
+ */
+int store_acme_authz_del(struct store_txn *txn, uint64_t id);
 int store_acme_authz_get(struct store *st, uint64_t id,
     struct store_acme_authz **out, struct hsmca_err *err);
 int store_acme_txn_authz_get(struct store_txn *txn, uint64_t id,
@@ -135,6 +143,14 @@ int store_acme_order_put(struct store_txn *txn,
     const struct store_acme_order *o, bool create);
 int store_acme_order_get(struct store *st, uint64_t id,
     struct store_acme_order **out, struct hsmca_err *err);
+
+/*
+ * Delete order `o` (as read from the store: its id, account and
+ * created_at locate the index entry) and its orders_by_account entry;
+ * absent is fine.  Its authorizations stay.  Sticky.
+ */
+int store_acme_order_del(struct store_txn *txn,
+    const struct store_acme_order *o);
 int store_acme_txn_order_get(struct store_txn *txn, uint64_t id,
     struct store_acme_order **out);
 
@@ -182,6 +198,24 @@ int store_acme_valid_put(struct store_txn *txn, uint64_t account_id,
 int store_acme_valid_get(struct store *st, uint64_t account_id,
     const char *ident, uint64_t *authz_id, struct hsmca_err *err);
 
+/*
+ * Delete the account's entry for `ident` only while it names
+ * `authz_id` (a newer authorization may have replaced it).  Sticky.
+ */
+int store_acme_valid_del(struct store_txn *txn, uint64_t account_id,
+    const char *ident, uint64_t authz_id);
+
+/*
+ * Call `cb` with the identifier key and authorization id of every
+ * entry of `account_id`, in key order, inside one snapshot: cb must
+ * neither block nor write.  A non-zero return from cb stops the walk
+ * and is returned (`err` is then cb's to set).
+ */
+typedef int (*store_acme_valid_cb)(const char *ident, uint64_t authz_id,
+    void *arg);
+int store_acme_valid_list(struct store *st, uint64_t account_id,
+    store_acme_valid_cb cb, void *arg, struct hsmca_err *err);
+
 /* --- certificates per registered domain -------------------------------- */
 
 int store_acme_issued_put(struct store_txn *txn, const char *regdomain,
@@ -200,6 +234,65 @@ int store_acme_issued_prune(struct store_txn *txn, const char *regdomain,
  */
 int store_acme_issued_count(struct store *st, const char *regdomain,
     int64_t since, size_t *count, int64_t *oldest, struct hsmca_err *err);
+
+/* --- removing expired orders (store/acme_sweep.c) -------------------- */
+
+#define STORE_ACME_SWEEP_BATCH 256
+
+struct store_acme_sweep {
+	int64_t now;
+	int64_t retention;	/* seconds past `expires`; 0: remove nothing */
+	/*
+	 * Seconds: orders created at or after now - rate_window + 1 still
+	 * count toward the orders-per-window limit and stay whatever
+	 * their expiry; 0: no such window.
+	 */
+	int64_t rate_window;
+	size_t batch;		/* objects per write transaction; 0: 256 */
+	size_t budget;		/* stop after the batch that removes this
+				   many objects in all; 0: no limit */
+	uint64_t from_account;	/* walk accounts from this id on; 0: all */
+};
+
+struct store_acme_swept {
+	size_t orders, authzs, challs;	/* what was removed */
+	size_t removed;			/* their sum: objects */
+	uint64_t next_account;		/* budget spent: pass as from_account
+					   to go on; 0: the walk finished */
+};
+
+/*
+ * Remove every order whose `expires` is more than `retention` seconds
+ * before `now`, with the authorizations (and so their challenges) it
+ * alone references, and every index entry naming them: the order's
+ * orders_by_account entry, the authorizations' 'V' marks and the 'Z'
+ * entries that name them.  Objects are orders, authorizations and
+ * challenges; *out counts what went.
+ *
+ * Kept: orders not expired so long (and orders inside `rate_window`),
+ * authorizations any kept order references, and every order one of
+ * whose authorizations has not itself expired `retention` before
+ * `now` (an authorization validated with a long reuse period outlives
+ * its first order; the order goes with it later, so that no
+ * authorization is left that no order references).  Accounts,
+ * certificates and the per-domain issuance counter ('D') are never
+ * touched: a certificate is found by its serial, not through its order.
+ *
+ * Work is done one account at a time: its orders created before the
+ * cutoff are read in one snapshot (memory in proportion to them), then
+ * removed through store_write() in transactions of at most `batch`
+ * objects (an order with more authorizations than fit goes alone),
+ * each checked again inside its transaction: a record that changed
+ * since the snapshot is left for a later sweep.  Between transactions
+ * other writers get their turn.
+ *
+ * Call it outside any write function or store_write_async() callback.
+ * Returns 0, HSMCA_EINVAL for a negative retention or rate_window, or
+ * the first read or write failure (with `err` set); on failure the
+ * transactions committed before it stay done and are counted in *out.
+ */
+int store_acme_sweep(struct store *st, const struct store_acme_sweep *sw,
+    struct store_acme_swept *out, struct hsmca_err *err);
 
 /* --- consistency (store/acme_check.c) --------------------------------- */
 

@@ -3,8 +3,9 @@
  * loopback: directory and nonces, an issuance for "localhost" and
  * 127.0.0.1 validated with http-01 against an in-test responder, the
  * certificate checked from the outside, revocation, account keys of
- * every accepted algorithm, and restarts mid-order (the order continues;
- * a challenge left processing is requeued by acme_start()).
+ * every accepted algorithm, restarts mid-order (the order continues;
+ * a challenge left processing is requeued by acme_start()), and the
+ * certificate URL after the sweep removed its order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -24,6 +26,7 @@
 
 #include "ca/ca.h"
 #include "protocol/jws.h"
+#include "store/store_acme.h"
 #include "tests/ca/tutil.h"
 #include "tests/protocol/acmefix.h"
 
@@ -728,6 +731,78 @@ test_concurrent_finalize(void **state)
 	EVP_PKEY_free(ck);
 }
 
+/* POST-as-GET `url` with a fresh nonce (the clock may have moved). */
+static void
+get_fresh(EVP_PKEY *k, const char *kid, const char *url, struct ac_resp *r)
+{
+	F.c.nonce[0] = '\0';
+	assert_int_equal(ac_post(&F.c, k, kid, url, NULL, r), 0);
+}
+
+/*
+ * Once the CA clock is past an order's lifetime plus the retention,
+ * store_acme_sweep() removes it (and every order of the tests above):
+ * the order and its authorization answer 404, the certificate URL still
+ * serves the same chain (it reads the record by serial, not through
+ * the order).
+ */
+static void
+test_cert_url_after_sweep(void **state)
+{
+	static const char *const sans[] = { "DNS:localhost", NULL };
+	EVP_PKEY *k = t_key("ec:P-256"), *ck = t_key("ec:P-256");
+	struct store_acme_sweep sw = { 0 };
+	struct store_acme_swept out;
+	int64_t t0 = (int64_t)time(NULL);
+	char *kid, *ourl, *zurl, *certurl, *chain;
+	json_t *order;
+	struct ac_resp r;
+
+	(void)state;
+	assert_int_equal(afx_account(&F, k, &kid), 0);
+	assert_int_equal(afx_order(&F, k, kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
+	zurl = strdup(json_string_value(json_array_get(json_object_get(order,
+	    "authorizations"), 0)));
+	assert_int_equal(afx_authorize(&F, k, kid, order, false), 0);
+	assert_int_equal(afx_finalize(&F, k, kid, order, ck, sans, &r), 200);
+	certurl = strdup(json_string_value(json_object_get(r.json,
+	    "certificate")));
+	ac_resp_free(&r);
+	get_fresh(k, kid, certurl, &r);
+	assert_int_equal(r.status, 200);
+	chain = strdup(r.body);
+	ac_resp_free(&r);
+
+	/* acme.order_lifetime_s (7 days) and a retention of 30 days. */
+	F.now = t0 + 37 * 86400 + 60;
+	sw.now = ca_now(F.ca);
+	sw.retention = 30 * 86400;
+	assert_int_equal(store_acme_sweep(ca_store(F.ca), &sw, &out, NULL),
+	    0);
+	assert_true(out.orders >= 1 && out.authzs >= 1);
+	get_fresh(k, kid, ourl, &r);
+	assert_int_equal(r.status, 404);
+	ac_resp_free(&r);
+	get_fresh(k, kid, zurl, &r);
+	assert_int_equal(r.status, 404);
+	ac_resp_free(&r);
+	get_fresh(k, kid, certurl, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, chain);
+	ac_resp_free(&r);
+	F.now = 0;
+	F.c.nonce[0] = '\0';
+	free(chain);
+	free(certurl);
+	free(zurl);
+	free(ourl);
+	free(kid);
+	json_decref(order);
+	EVP_PKEY_free(ck);
+	EVP_PKEY_free(k);
+}
+
 /* After all of the above, `hsmca db check` finds the store consistent. */
 static void
 test_db_check(void **state)
@@ -756,6 +831,7 @@ main(void)
 		cmocka_unit_test(test_concurrent_new_account),
 		cmocka_unit_test(test_concurrent_finalize),
 		cmocka_unit_test(test_challenge_one_write),
+		cmocka_unit_test(test_cert_url_after_sweep),
 		cmocka_unit_test(test_db_check),
 	};
 
