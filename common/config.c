@@ -88,6 +88,8 @@ static const struct cfg_key cfg_table[] = {
 	  "how long a new order (and its authorizations) may stay pending" },
 	{ "acme.authz_reuse_s", CFG_INT, "0", 0, 2592000,
 	  "how long a valid authorization may serve new orders of the same account; 0: never reused" },
+	{ "acme.retention_days", CFG_INT, "30", 0, 3650,
+	  "days an expired ACME order, with its authorizations and challenges, is kept before hsmcad removes it; 0: kept forever" },
 	{ "validation.http01_port", CFG_INT, "80", 1, 65535,
 	  "port the http-01 validator connects to" },
 	{ "validation.tlsalpn01_port", CFG_INT, "443", 1, 65535,

@@ -297,7 +297,7 @@ start(struct daemon *d, struct hsmca_err *err)
 	delay = config_get_int(d->cfg, "crl.revoke_delay_s") / 2;
 	interval = delay < 1 ? 1 : delay > SCHED_INTERVAL_S ?
 	    SCHED_INTERVAL_S : (unsigned)delay;
-	if ((rc = hsmcad_sched_start(d->ca, d->publish_dir, jobs,
+	if ((rc = hsmcad_sched_start(d->ca, d->cfg, d->publish_dir, jobs,
 	    sizeof(jobs) / sizeof(jobs[0]), interval, &d->sched, err)) != 0)
 		return rc;
 	cli_time_iso(d->tls_not_after, when, sizeof(when));

@@ -3,7 +3,8 @@
  * hsmcad.c (options, start-up order, signals, shutdown),
  * hsmcad_tls.c (the daemon's own TLS certificate from its CA),
  * hsmcad_certs.c (the CA certificates it serves), hsmcad_publish.c (the
- * plain-HTTP publishing server), hsmcad_sched.c (the periodic jobs) and
+ * plain-HTTP publishing server), hsmcad_sched.c (the periodic jobs and
+ * the sweep of expired ACME orders) and
  * hsmcad_ephemeral.c (a throw-away CA for --ephemeral).
  *
  * Private to hsmcad; nothing outside tools/hsmcad*.c includes it.
@@ -117,13 +118,15 @@ struct hsmcad_job {
 /*
  * Start the thread that runs `jobs` (borrowed; must outlive the thread)
  * once at start and then every `interval_s` seconds.  A failing job is
- * logged and tried again at the next round.  Signals must be blocked in
- * the calling thread already: the new thread inherits the mask.  On
- * success *out belongs to the caller (hsmcad_sched_stop()).
+ * logged and tried again at the next round.  The same thread sweeps
+ * expired ACME orders (acme.retention_days, read from `cfg` now) at
+ * start and hourly.  Signals must be blocked in the calling thread
+ * already: the new thread inherits the mask.  On success *out belongs
+ * to the caller (hsmcad_sched_stop()).
  */
-int hsmcad_sched_start(struct ca *ca, const char *publish_dir,
-    const struct hsmcad_job *jobs, size_t njobs, unsigned interval_s,
-    struct hsmcad_sched **out, struct hsmca_err *err);
+int hsmcad_sched_start(struct ca *ca, const struct hsmca_config *cfg,
+    const char *publish_dir, const struct hsmcad_job *jobs, size_t njobs,
+    unsigned interval_s, struct hsmcad_sched **out, struct hsmca_err *err);
 
 /* Wake the thread, let the job in progress finish, join, free. */
 void hsmcad_sched_stop(struct hsmcad_sched *s);

@@ -1,8 +1,9 @@
 /*
  * tools/hsmcad_sched.c - the thread that runs hsmcad's periodic jobs
- * (CRL and OCSP refresh).  Each job decides itself what is due at `now`;
- * the scheduler only calls them in turn every few seconds and stops
- * promptly when asked (a condition variable, not a sleep).
+ * (CRL and OCSP refresh) and the sweep of expired ACME objects.  Each
+ * job decides itself what is due at `now`; the scheduler only calls
+ * them in turn every few seconds and stops promptly when asked (a
+ * condition variable, not a sleep).
  */
 #include "tools/hsmcad.h"
 
@@ -15,6 +16,18 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "store/store_acme.h"
+
+/*
+ * The sweep of expired ACME orders (store_acme_sweep()) starts at
+ * start-up and then every SWEEP_INTERVAL_S seconds of the CA clock.  A
+ * round removes about SWEEP_BUDGET objects at most and a backlog goes
+ * on at the next round, so the CRL and OCSP jobs are never held up
+ * long; within a round, each write transaction holds at most
+ * STORE_ACME_SWEEP_BATCH objects, so other writers wait little.
+ */
+#define SWEEP_INTERVAL_S 3600
+#define SWEEP_BUDGET 4096
 
 struct hsmcad_sched {
 	struct ca *ca;
@@ -26,7 +39,60 @@ struct hsmcad_sched {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;	/* on CLOCK_MONOTONIC */
 	bool stop;
+	/* The sweep; only the scheduler thread touches these. */
+	int64_t retention;	/* acme.retention_days in seconds; 0: off */
+	int64_t rate_window;	/* orders that still count toward
+				   ratelimit.orders_per_window */
+	int64_t sweep_due;	/* CA time the next sweep starts */
+	uint64_t sweep_from;	/* account a sweep in progress goes on at */
+	struct store_acme_swept swept;	/* sum of the sweep in progress */
 };
+
+/*
+ * One round of the sweep: start one when due, or go on with the one in
+ * progress; when it is finished, log what it removed (if anything) and
+ * set the next.  A failure is logged and the sweep tried again at the
+ * next interval rather than every round.
+ */
+static void
+sweep_round(struct hsmcad_sched *s, int64_t now)
+{
+	struct store_acme_sweep sw;
+	struct store_acme_swept out;
+	struct hsmca_err err;
+	int rc;
+
+	if (s->retention == 0 || (s->sweep_from == 0 && now < s->sweep_due))
+		return;
+	memset(&sw, 0, sizeof(sw));
+	memset(&err, 0, sizeof(err));
+	sw.now = now;
+	sw.retention = s->retention;
+	sw.rate_window = s->rate_window;
+	sw.budget = SWEEP_BUDGET;
+	sw.from_account = s->sweep_from;
+	rc = store_acme_sweep(ca_store(s->ca), &sw, &out, &err);
+	s->swept.orders += out.orders;
+	s->swept.authzs += out.authzs;
+	s->swept.challs += out.challs;
+	s->swept.removed += out.removed;
+	if (rc == 0 && out.next_account != 0) {
+		s->sweep_from = out.next_account;
+		return;
+	}
+	if (rc != 0)
+		log_error("scheduler: ACME sweep: %s: %s",
+		    err.type ? err.type : "error", err.detail);
+	if (s->swept.removed > 0)
+		log_info("scheduler: ACME sweep removed %zu objects (%zu "
+		    "orders, %zu authorizations, %zu challenges) expired "
+		    "more than %lld days ago", s->swept.removed,
+		    s->swept.orders, s->swept.authzs, s->swept.challs,
+		    (long long)(s->retention / 86400));
+	memset(&s->swept, 0, sizeof(s->swept));
+	s->sweep_from = 0;
+	s->sweep_due = now + SWEEP_INTERVAL_S;
+}
 
 static void
 run_jobs(struct hsmcad_sched *s)
@@ -40,6 +106,7 @@ run_jobs(struct hsmcad_sched *s)
 			log_error("scheduler: %s: %s: %s", s->jobs[i].name,
 			    err.type ? err.type : "error", err.detail);
 	}
+	sweep_round(s, now);
 }
 
 static void *
@@ -67,9 +134,9 @@ sched_main(void *arg)
 
 /* Start the scheduler thread; see hsmcad.h. */
 int
-hsmcad_sched_start(struct ca *ca, const char *publish_dir,
-    const struct hsmcad_job *jobs, size_t njobs, unsigned interval_s,
-    struct hsmcad_sched **out, struct hsmca_err *err)
+hsmcad_sched_start(struct ca *ca, const struct hsmca_config *cfg,
+    const char *publish_dir, const struct hsmcad_job *jobs, size_t njobs,
+    unsigned interval_s, struct hsmcad_sched **out, struct hsmca_err *err)
 {
 	struct hsmcad_sched *s;
 	pthread_condattr_t ca_attr;
@@ -86,6 +153,10 @@ hsmcad_sched_start(struct ca *ca, const char *publish_dir,
 	s->jobs = jobs;
 	s->njobs = njobs;
 	s->interval_s = interval_s > 0 ? interval_s : 1;
+	s->retention = config_get_int(cfg, "acme.retention_days") * 86400;
+	/* With the limit off, no order counts toward it. */
+	if (config_get_int(cfg, "ratelimit.orders_per_window") > 0)
+		s->rate_window = config_get_int(cfg, "ratelimit.window_s");
 	pthread_mutex_init(&s->lock, NULL);
 	/* A monotonic wait is immune to wall-clock jumps. */
 	pthread_condattr_init(&ca_attr);
