@@ -90,6 +90,7 @@ result_write(struct store_txn *txn, void *arg)
 	struct store_acme_authz *z = NULL;
 	struct store_acme_chall *c;
 	char key[300];
+	bool live;
 	int rc;
 
 	if ((rc = store_acme_txn_authz_get(txn, w->id, &z)) != 0) {
@@ -98,6 +99,12 @@ result_write(struct store_txn *txn, void *arg)
 		return store_txn_error(txn);
 	}
 	c = w->idx < z->nchall ? &z->chall[w->idx] : NULL;
+	/*
+	 * A deactivated or expired authz stays so: a result that comes
+	 * late (a validation requeued at a restart after the authz's
+	 * expiry) records the challenge's outcome only.
+	 */
+	live = acme_authz_status(z, w->now) == ACME_ST_PENDING;
 	if (c != NULL && (c->status == ACME_ST_PROCESSING ||
 	    (w->early && early_applies(z, w->idx, w->now)))) {
 		c->validated_at = w->now;
@@ -105,8 +112,7 @@ result_write(struct store_txn *txn, void *arg)
 		c->error = NULL;
 		if (w->error == NULL) {
 			c->status = ACME_ST_VALID;
-			/* A deactivated or expired authz stays so. */
-			if (z->status == ACME_ST_PENDING) {
+			if (live) {
 				z->status = ACME_ST_VALID;
 				if (w->reuse > 0)
 					z->expires = w->now + w->reuse;
@@ -117,7 +123,7 @@ result_write(struct store_txn *txn, void *arg)
 				store_acme_authz_free(z);
 				return HSMCA_ENOMEM;
 			}
-			if (z->status == ACME_ST_PENDING)
+			if (live)
 				z->status = ACME_ST_INVALID;
 		}
 		store_acme_authz_put(txn, z);

@@ -371,47 +371,68 @@ test_restart_mid_order(void **state)
  * A challenge accepted while no worker runs is processing and marked in
  * the store; a restart requeues it and it completes.
  */
+/*
+ * Restart without validation workers, make an account (*kid) and an
+ * order for localhost (*ourl, *order) and answer the http-01 challenge
+ * (the responder serves the right key authorization): the challenge
+ * stays "processing" and the server stays stopped.  *authz holds the
+ * authorization's answer (free with ac_resp_free()); *aurl and *curl
+ * point into *order and *authz.
+ */
 static void
-test_restart_requeues(void **state)
+http01_processing(EVP_PKEY *acct, char **kid, char **ourl, json_t **order,
+    struct ac_resp *authz, const char **aurl, const char **curl)
 {
-	EVP_PKEY *acct = t_key("ec:P-256");
-	char *kid, *ourl, thumb[JWK_THUMBPRINT_LEN + 1], ka[160];
-	const char *aurl, *curl = NULL, *token = NULL;
-	json_t *order, *ch, *done;
-	struct ac_resp r, r2;
+	char thumb[JWK_THUMBPRINT_LEN + 1], ka[160];
+	const char *token = NULL;
+	struct ac_resp r;
+	json_t *ch;
 	size_t k;
 
-	(void)state;
 	afx_stop(&F);
 	F.no_workers = true;
 	assert_int_equal(afx_start(&F), 0);
-	assert_int_equal(afx_account(&F, acct, &kid), 0);
-	assert_int_equal(afx_order(&F, acct, kid, "[{\"type\":\"dns\","
-	    "\"value\":\"localhost\"}]", &ourl, &order), 201);
-	aurl = json_string_value(json_array_get(json_object_get(order,
+	assert_int_equal(afx_account(&F, acct, kid), 0);
+	assert_int_equal(afx_order(&F, acct, *kid, "[{\"type\":\"dns\","
+	    "\"value\":\"localhost\"}]", ourl, order), 201);
+	*curl = NULL;
+	*aurl = json_string_value(json_array_get(json_object_get(*order,
 	    "authorizations"), 0));
-	assert_int_equal(ac_post(&F.c, acct, kid, aurl, NULL, &r), 0);
-	json_array_foreach(json_object_get(r.json, "challenges"), k, ch) {
+	assert_int_equal(ac_post(&F.c, acct, *kid, *aurl, NULL, authz), 0);
+	json_array_foreach(json_object_get(authz->json, "challenges"), k,
+	    ch) {
 		if (strcmp(json_string_value(json_object_get(ch, "type")),
 		    "http-01") == 0) {
 			token = json_string_value(json_object_get(ch, "token"));
-			curl = json_string_value(json_object_get(ch, "url"));
+			*curl = json_string_value(json_object_get(ch, "url"));
 		}
 	}
 	assert_non_null(token);
 	assert_int_equal(jwk_thumbprint(acct, thumb, NULL), 0);
 	snprintf(ka, sizeof(ka), "%s.%s", token, thumb);
 	afx_serve(&F, token, ka);
-	assert_int_equal(ac_post(&F.c, acct, kid, curl, "{}", &r2), 0);
-	assert_int_equal(r2.status, 200);
-	assert_string_equal(json_string_value(json_object_get(r2.json,
+	assert_int_equal(ac_post(&F.c, acct, *kid, *curl, "{}", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(json_string_value(json_object_get(r.json,
 	    "status")), "processing");
-	assert_true(has_header(&r2, "Link", "rel=\"up\""));
-	assert_string_equal(json_string_value(json_object_get(r2.json, "url")),
-	    curl);
-	ac_resp_free(&r2);
+	assert_true(has_header(&r, "Link", "rel=\"up\""));
+	assert_string_equal(json_string_value(json_object_get(r.json, "url")),
+	    *curl);
 	ac_resp_free(&r);
 	afx_stop(&F);
+}
+
+static void
+test_restart_requeues(void **state)
+{
+	EVP_PKEY *acct = t_key("ec:P-256");
+	const char *aurl, *curl;
+	char *kid, *ourl;
+	json_t *order, *done;
+	struct ac_resp r;
+
+	(void)state;
+	http01_processing(acct, &kid, &ourl, &order, &r, &aurl, &curl);
 	F.no_workers = false;
 	assert_int_equal(afx_start(&F), 0);
 	done = afx_poll(&F, acct, kid, aurl);
@@ -419,6 +440,55 @@ test_restart_requeues(void **state)
 	assert_string_equal(json_string_value(json_object_get(done,
 	    "status")), "valid");
 	json_decref(done);
+	ac_resp_free(&r);
+	json_decref(order);
+	free(ourl);
+	free(kid);
+	EVP_PKEY_free(acct);
+}
+
+/*
+ * A validation that completes after its authorization expired (here:
+ * requeued at a restart once the clock is past the authz's lifetime)
+ * records the challenge's outcome but leaves the authorization expired:
+ * it must not turn valid with a fresh expiry (acme.authz_reuse_s).
+ */
+static void
+test_late_result_expired_authz(void **state)
+{
+	EVP_PKEY *acct = t_key("ec:P-256");
+	const char *aurl, *curl;
+	char *kid, *ourl;
+	json_t *order, *done;
+	struct ac_resp r, z;
+
+	(void)state;
+	http01_processing(acct, &kid, &ourl, &order, &r, &aurl, &curl);
+	/* Past acme.order_lifetime_s (7 days): the authz has expired.
+	 * With reuse on, a valid result would also renew its expiry. */
+	F.now = (int64_t)time(NULL) + 8 * 86400;
+	F.no_workers = false;
+	assert_int_equal(config_set(F.cfg, "acme.authz_reuse_s", "2592000",
+	    NULL), 0);
+	assert_int_equal(afx_start(&F), 0);
+	/* The requeued validation runs and succeeds... */
+	done = afx_poll(&F, acct, kid, curl);
+	assert_non_null(done);
+	assert_string_equal(json_string_value(json_object_get(done,
+	    "status")), "valid");
+	json_decref(done);
+	/* ...but the authorization stays expired. */
+	assert_int_equal(ac_post(&F.c, acct, kid, aurl, NULL, &z), 0);
+	assert_int_equal(z.status, 200);
+	assert_string_equal(json_string_value(json_object_get(z.json,
+	    "status")), "expired");
+	ac_resp_free(&z);
+	F.now = 0;
+	afx_stop(&F);
+	assert_int_equal(config_set(F.cfg, "acme.authz_reuse_s", "0", NULL),
+	    0);
+	assert_int_equal(afx_start(&F), 0);
+	ac_resp_free(&r);
 	json_decref(order);
 	free(ourl);
 	free(kid);
@@ -826,6 +896,7 @@ main(void)
 		cmocka_unit_test(test_account_algorithms),
 		cmocka_unit_test(test_restart_mid_order),
 		cmocka_unit_test(test_restart_requeues),
+		cmocka_unit_test(test_late_result_expired_authz),
 		cmocka_unit_test(test_profile),
 		cmocka_unit_test(test_challenge_answer),
 		cmocka_unit_test(test_concurrent_new_account),
