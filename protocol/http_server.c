@@ -26,8 +26,15 @@
 	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
-/* Per-connection memory for headers and MHD's buffers. */
-#define CONN_MEMORY_LIMIT	(64 * 1024)
+/*
+ * Per-connection memory for headers and MHD's buffers (bodies are
+ * copied out into struct upload as they arrive).  Not above 32 KiB:
+ * libmicrohttpd mmaps a larger pool for every connection and munmaps it
+ * at close, and each munmap costs a TLB shootdown on every CPU; that
+ * was a tenth of the CPU of a server taking a new connection per
+ * request (the http-01 responder of bench acme).
+ */
+#define CONN_MEMORY_LIMIT	(32 * 1024)
 #define LISTEN_BACKLOG		511
 /* A chunked body that overruns the limit is read and dropped so the
  * client gets its 413; past this many dropped bytes we just hang up. */
