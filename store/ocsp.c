@@ -1,6 +1,7 @@
 /*
- * store/ocsp.c - pre-signed OCSP responses ("ocsp": serial -> record)
- * and the light certificate read the responder compares them with.
+ * store/ocsp.c - pre-signed OCSP responses ("ocsp": serial -> record),
+ * the light certificate read the responder compares them with, and the
+ * removal of the records of long-expired certificates.
  *
  * Record, version 1:
  *   u8 'O', u8 1, u8 status, u64 revoked_at, u32 revoke_reason,
@@ -217,6 +218,36 @@ store_ocsp_view(struct store *st, const unsigned char *serial,
 }
 
 /*
+ * Put `cur` (on the expiry index) on the first entry just after `after`
+ * or, when `after` is NULL or before `from`, on the first entry with
+ * not_after >= `from`.  Returns the LMDB result (MDB_NOTFOUND: none).
+ */
+static int
+expiry_seek(MDB_cursor *cur, int64_t from, const struct store_ocsp_pos *after,
+    MDB_val *k, MDB_val *v)
+{
+	unsigned char start[STORE_EXPIRY_KEY_MAX];
+	int mrc;
+
+	if (after != NULL && after->not_after >= from &&
+	    after->serial_len <= STORE_SERIAL_MAX)
+		k->mv_size = store_expiry_key(after->not_after, after->serial,
+		    after->serial_len, start);
+	else {
+		after = NULL;
+		k->mv_size = store_expiry_key(from, (const unsigned char *)"",
+		    0, start);
+	}
+	k->mv_data = start;
+	mrc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	/* Resuming: skip the entry the last walk stopped at. */
+	if (mrc == 0 && after != NULL && k->mv_size == 8 + after->serial_len &&
+	    memcmp(k->mv_data, start, k->mv_size) == 0)
+		mrc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+	return mrc;
+}
+
+/*
  * Walk the expiry index from `from` in one snapshot.  See
  * store_ocsp.h.
  */
@@ -225,7 +256,6 @@ store_ocsp_walk(struct store *st, int64_t from,
     const struct store_ocsp_pos *after, store_ocsp_walk_fn fn, void *arg,
     struct hsmca_err *err)
 {
-	unsigned char start[STORE_EXPIRY_KEY_MAX];
 	struct store_ocsp_cert cert;
 	struct store_ocsp rec;
 	struct store_rtxn r;
@@ -242,20 +272,8 @@ store_ocsp_walk(struct store *st, int64_t from,
 		    "store: OCSP walk: %s", mdb_strerror(mrc));
 		goto out;
 	}
-	if (after != NULL && after->not_after >= from &&
-	    after->serial_len <= STORE_SERIAL_MAX)
-		k.mv_size = store_expiry_key(after->not_after, after->serial,
-		    after->serial_len, start);
-	else
-		k.mv_size = store_expiry_key(from, (const unsigned char *)"",
-		    0, start);
-	k.mv_data = start;
-	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	/* Resuming: skip the entry the last walk stopped at. */
-	if (mrc == 0 && after != NULL && k.mv_size == 8 + after->serial_len &&
-	    memcmp(k.mv_data, start, k.mv_size) == 0)
-		mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (mrc = expiry_seek(cur, from, after, &k, &v); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const unsigned char *serial = (const unsigned char *)k.mv_data
 		    + 8;
 		size_t slen = k.mv_size - 8;
@@ -288,5 +306,177 @@ out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
 	store_rtxn_end(&r);
+	return rc;
+}
+
+/* --- pruning ------------------------------------------------------------ */
+
+struct prune_item {
+	unsigned char serial[STORE_SERIAL_MAX];
+	size_t len;
+};
+
+/* One batch: collected in a snapshot, removed in one transaction. */
+struct prune_batch {
+	int64_t before;
+	struct prune_item *item;
+	size_t n, max;
+	size_t removed;		/* set by prune_fn */
+};
+
+/*
+ * In one snapshot, from just after `pos` (have_pos false: the first
+ * certificate): look at certificates with not_after before b->before
+ * until `max_seen` are looked at or b->max serials with a record are
+ * collected.  *pos and *have_pos follow the last one looked at, *seen
+ * counts them, *done says the walk reached `before` or the end.
+ */
+static int
+prune_collect(struct store *st, struct prune_batch *b,
+    struct store_ocsp_pos *pos, bool *have_pos, size_t max_seen,
+    size_t *seen, bool *done, struct hsmca_err *err)
+{
+	struct store_rtxn r;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v, ok, ov;
+	size_t slen;
+	int mrc, rc;
+
+	b->n = 0;
+	*seen = 0;
+	*done = false;
+	if ((rc = store_rtxn_begin(st, &r, err)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(r.txn, st->dbi[STORE_DB_CERTS_BY_EXPIRY],
+	    &cur)) != 0)
+		goto mdb_fail;
+	for (mrc = expiry_seek(cur, INT64_MIN, *have_pos ? pos : NULL, &k,
+	    &v); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		slen = k.mv_size - 8;
+		if (k.mv_size <= 8 || slen > STORE_SERIAL_MAX) {
+			rc = hsmca_err_set(err, HSMCA_EIO, "store",
+			    "store: OCSP prune: bad expiry index key");
+			goto out;
+		}
+		if (store_expiry_key_time(k.mv_data) >= b->before)
+			break;
+		pos->not_after = store_expiry_key_time(k.mv_data);
+		memcpy(pos->serial, (unsigned char *)k.mv_data + 8, slen);
+		pos->serial_len = slen;
+		*have_pos = true;
+		(*seen)++;
+		ok.mv_data = pos->serial;
+		ok.mv_size = slen;
+		mrc = mdb_get(r.txn, st->dbi[STORE_DB_OCSP], &ok, &ov);
+		if (mrc == 0) {
+			memcpy(b->item[b->n].serial, pos->serial, slen);
+			b->item[b->n++].len = slen;
+		} else if (mrc != MDB_NOTFOUND)
+			goto mdb_fail;
+		if (b->n == b->max || *seen == max_seen)
+			break;
+	}
+	if (mrc == MDB_NOTFOUND || (mrc == 0 &&
+	    store_expiry_key_time(k.mv_data) >= b->before))
+		*done = true;
+	else if (mrc != 0)
+		goto mdb_fail;
+	rc = 0;
+	goto out;
+mdb_fail:
+	rc = hsmca_err_set(err, store_mdb_code(mrc), "store",
+	    "store: OCSP prune: %s", mdb_strerror(mrc));
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	store_rtxn_end(&r);
+	return rc;
+}
+
+/*
+ * The write function of one batch: remove each collected record whose
+ * certificate record is there and still expired before the cutoff.
+ * May run again (map growth): it sets, never adds.
+ */
+static int
+prune_fn(struct store_txn *txn, void *arg)
+{
+	struct prune_batch *b = arg;
+	struct store_ocsp_cert c;
+	char hex[STORE_HEX_MAX];
+	MDB_val k, v;
+	size_t i;
+	int mrc;
+
+	b->removed = 0;
+	for (i = 0; i < b->n; i++) {
+		k.mv_data = b->item[i].serial;
+		k.mv_size = b->item[i].len;
+		store_hex(b->item[i].serial, b->item[i].len, hex, sizeof(hex));
+		/* The index says expired; only the record is trusted. */
+		mrc = mdb_get(txn->txn, txn->st->dbi[STORE_DB_CERTS], &k, &v);
+		if (mrc == MDB_NOTFOUND || (mrc == 0 &&
+		    (cert_decode_light(v.mv_data, v.mv_size, &c) != 0 ||
+		    c.not_after >= b->before)))
+			continue;
+		if (mrc == 0)
+			mrc = mdb_del(txn->txn, txn->st->dbi[STORE_DB_OCSP], &k,
+			    NULL);
+		if (mrc == MDB_NOTFOUND)
+			continue;
+		if (mrc != 0)
+			return store_txn_fail(txn, store_mdb_code(mrc), mrc,
+			    "store: OCSP prune of %s: %s", hex,
+			    mdb_strerror(mrc));
+		b->removed++;
+	}
+	return store_txn_error(txn);
+}
+
+/*
+ * Remove the responses of certificates expired before a cutoff.  See
+ * store_ocsp.h.
+ */
+int
+store_ocsp_prune(struct store *st, const struct store_ocsp_prune *pr,
+    struct store_ocsp_pruned *out, struct hsmca_err *err)
+{
+	struct prune_batch b;
+	struct store_ocsp_pos pos;
+	bool have_pos = false, done = false;
+	size_t seen, left;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&b, 0, sizeof(b));
+	b.before = pr->before;
+	b.max = pr->batch > 0 ? pr->batch : STORE_OCSP_PRUNE_BATCH;
+	if ((b.item = calloc(b.max, sizeof(*b.item))) == NULL)
+		return hsmca_err_set(err, HSMCA_ENOMEM, "store",
+		    "out of memory");
+	if (pr->after != NULL) {
+		pos = *pr->after;
+		have_pos = true;
+	}
+	while (!done) {
+		left = pr->budget > 0 ? pr->budget - out->seen : SIZE_MAX;
+		if (left == 0) {
+			out->more = true;
+			break;
+		}
+		if ((rc = prune_collect(st, &b, &pos, &have_pos, left, &seen,
+		    &done, err)) != 0)
+			break;
+		if (b.n > 0) {
+			if ((rc = store_write(st, prune_fn, &b, err)) != 0)
+				break;
+			out->removed += b.removed;
+		}
+		/* Only once its batch is gone does the position pass it. */
+		out->seen += seen;
+		if (seen > 0)
+			out->next = pos;
+	}
+	free(b.item);
 	return rc;
 }

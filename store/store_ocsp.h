@@ -13,6 +13,7 @@
 #ifndef HSMCA_STORE_OCSP_H
 #define HSMCA_STORE_OCSP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,5 +89,52 @@ typedef int (*store_ocsp_walk_fn)(const unsigned char *serial,
 int store_ocsp_walk(struct store *st, int64_t from,
     const struct store_ocsp_pos *after, store_ocsp_walk_fn fn, void *arg,
     struct hsmca_err *err);
+
+/* --- removing the responses of long-expired certificates ------------- */
+
+#define STORE_OCSP_PRUNE_BATCH 256
+
+struct store_ocsp_prune {
+	int64_t before;		/* certificates with not_after < before */
+	const struct store_ocsp_pos *after;	/* go on just after it;
+						   NULL: from the first */
+	size_t batch;		/* records removed per write transaction;
+				   0: STORE_OCSP_PRUNE_BATCH */
+	size_t budget;		/* certificates looked at; 0: no limit */
+};
+
+struct store_ocsp_pruned {
+	size_t removed;		/* OCSP records removed */
+	size_t seen;		/* certificates looked at */
+	bool more;		/* budget spent first: pass `next` as
+				   `after` to go on */
+	struct store_ocsp_pos next;	/* the last certificate looked at;
+					   valid when seen > 0 */
+};
+
+/*
+ * Remove the "ocsp" records of the certificates whose not_after is
+ * before `before`, walking the expiry index from the first certificate
+ * (or just after `after`) up to `before`.  Certificate records and
+ * their indexes are never touched, so a pruned certificate stays known
+ * (and `hsmca db check` clean); only its responses go.  The caller
+ * makes sure nothing signs for such a certificate again (ca/ocsp.c).
+ *
+ * Each read snapshot collects at most `batch` serials that have a
+ * record, which one store_write() transaction then removes, checking
+ * each certificate record's not_after again inside it (a record whose
+ * certificate is missing or not that old is left).  Between
+ * transactions other writers get their turn.  At most `budget`
+ * certificates are looked at per call; `out->more` then says where to
+ * go on.  `out->next` is also where a later call with a later `before`
+ * may start: every certificate up to it has been dealt with.
+ *
+ * Call it outside any write function or store_write_async() callback.
+ * Returns 0, HSMCA_EIO for a malformed expiry index key, or the first
+ * read or write failure (with `err` set); transactions committed
+ * before a failure stay done and are counted in *out.
+ */
+int store_ocsp_prune(struct store *st, const struct store_ocsp_prune *pr,
+    struct store_ocsp_pruned *out, struct hsmca_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "store/store_ocsp.h"
 #include "store/store_revoke.h"
 #include "tests/store/helpers.h"
 
@@ -206,4 +207,24 @@ th_check_problems(struct store *st)
 	assert_int_equal(store_check(st, stderr, &problems, &records, NULL),
 	    0);
 	return problems;
+}
+
+static int
+ocsp_have_cb(const struct store_ocsp_cert *cert, const struct store_ocsp *rec,
+    void *arg)
+{
+	(void)cert;
+	*(bool *)arg = rec != NULL;
+	return 0;
+}
+
+bool
+th_ocsp_stored(struct store *st, const unsigned char *serial, size_t len)
+{
+	struct hsmca_err err = { 0 };
+	bool have = false;
+
+	assert_int_equal(store_ocsp_view(st, serial, len, ocsp_have_cb, &have,
+	    &err), 0);
+	return have;
 }

@@ -5,6 +5,7 @@
 #ifndef HSMCA_TESTS_STORE_HELPERS_H
 #define HSMCA_TESTS_STORE_HELPERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -57,6 +58,10 @@ struct th_store {
 
 int th_store_setup(void **state);
 int th_store_teardown(void **state);
+
+/* Whether the "ocsp" database holds a record for `serial`. */
+bool th_ocsp_stored(struct store *st, const unsigned char *serial,
+    size_t len);
 
 /*
  * The number of problems store_check() (`hsmca db check`) finds, each
