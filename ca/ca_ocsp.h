@@ -22,6 +22,11 @@
  *  - issuerNameHash/issuerKeyHash of another CA: unauthorized;
  *  - a serial that cannot be an RFC 5280 serial (not positive, over 20
  *    octets): malformedRequest;
+ *  - a certificate that expired more than ocsp.keep_expired_days ago:
+ *    unauthorized (RFC 6960 2.3), unsigned, and nothing is signed or
+ *    stored for it any more, so old serials cannot make the token sign;
+ *    its stored responses are removed by store_ocsp_prune() (hsmcad
+ *    runs it hourly with ca_ocsp_expired_cutoff());
  *  - a serial this CA never issued: "unknown", signed on demand and
  *    cached in memory (not stored); beyond 50 new ones a second the
  *    answer is tryLater, so random serials cannot keep the token busy;
@@ -113,6 +118,14 @@ typedef int (*ca_ocsp_emit_fn)(const unsigned char *der, size_t len,
  */
 int ca_ocsp_respond(struct ca *ca, const unsigned char *der, size_t len,
     ca_ocsp_emit_fn emit, void *arg, struct hsmca_err *err);
+
+/*
+ * The end of the answering period at `now`: a certificate whose notAfter
+ * is before it expired more than ocsp.keep_expired_days ago, is
+ * answered unauthorized, and its stored responses may be removed
+ * (store_ocsp_prune()'s `before`).  INT64_MIN when OCSP is disabled.
+ */
+int64_t ca_ocsp_expired_cutoff(const struct ca *ca, int64_t now);
 
 /* true when ocsp.enabled was set at ca_open(). */
 bool ca_ocsp_enabled(const struct ca *ca);

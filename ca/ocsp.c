@@ -74,6 +74,8 @@ ca_ocsp_open(struct ca *ca, const struct hsmca_config *cfg,
 	pthread_mutex_init(&o->unknown_mu, NULL);
 	o->enabled = true;
 	o->validity = config_get_int(cfg, "ocsp.validity_hours") * 3600;
+	o->keep_expired = config_get_int(cfg, "ocsp.keep_expired_days") *
+	    86400;
 	ca->ocsp = o;
 	if ((rc = issuer_hashes(ca, o, err)) != 0)
 		return rc;
@@ -97,6 +99,33 @@ ca_ocsp_close(struct ca *ca)
 	pthread_mutex_destroy(&o->unknown_mu);
 	free(o);
 	ca->ocsp = NULL;
+}
+
+/* See ca_ocsp.h. */
+int64_t
+ca_ocsp_expired_cutoff(const struct ca *ca, int64_t now)
+{
+	if (ca->ocsp == NULL || now < INT64_MIN + ca->ocsp->keep_expired)
+		return INT64_MIN;
+	return now - ca->ocsp->keep_expired;
+}
+
+/*
+ * The refusal of a certificate past its answering period, in `err`
+ * (the answer is unauthorized).  Returns OCSP_EXPIRED.
+ */
+static int
+expired_err(const struct ca *ca, const unsigned char *serial,
+    size_t serial_len, struct hsmca_err *err)
+{
+	char hex[2 * STORE_SERIAL_MAX + 1];
+
+	ca_serial_hex(serial, serial_len, hex);
+	hsmca_err_set(err, HSMCA_EPOLICY, "unauthorized",
+	    "OCSP: certificate %s expired more than %lld days ago "
+	    "(ocsp.keep_expired_days); answered unauthorized (RFC 6960 2.3)",
+	    hex, (long long)(ca->ocsp->keep_expired / 86400));
+	return OCSP_EXPIRED;
 }
 
 /* See ca_ocsp.h. */
@@ -150,10 +179,11 @@ ocsp_rec_fresh(const struct store_ocsp *rec,
 struct look {
 	enum ca_ocsp_hash hash;
 	int64_t now;
+	int64_t cutoff;			/* ca_ocsp_expired_cutoff(now) */
 	ca_ocsp_emit_fn emit;		/* NULL: only look */
 	void *arg;
 	struct ca_ocsp_answer *ans;
-	bool known, fresh, served;
+	bool known, expired, fresh, served;
 	int emit_rc;
 	struct store_ocsp_cert cert;	/* when known */
 	unsigned have_vars;		/* bit per stored variant */
@@ -190,6 +220,11 @@ look_cb(const struct store_ocsp_cert *cert, const struct store_ocsp *rec,
 	l->known = true;
 	l->cert = *cert;
 	l->have_vars = 0;
+	/* Past its answering period: not even a stored response. */
+	if (cert->not_after < l->cutoff) {
+		l->expired = true;
+		return 0;
+	}
 	if (rec == NULL)
 		return 0;
 	for (i = 0; i < STORE_OCSP_NVAR; i++)
@@ -208,15 +243,32 @@ look_cb(const struct store_ocsp_cert *cert, const struct store_ocsp *rec,
 	return 0;
 }
 
-/* Write every signed record of `arg` (struct ocsp_batch). */
+struct put {
+	struct ca *ca;
+	struct ocsp_batch *b;
+};
+
+/*
+ * Write every signed record of `arg` (struct put) but those past the
+ * answering period now.  The time is read inside the write transaction:
+ * a pruning that removed such a record committed before it, with a
+ * cutoff no later than this one (the CA clock does not go back), so a
+ * record signed before that pruning cannot come back after it.  May run again (map growth): it
+ * sets, never adds.
+ */
 static int
 put_fn(struct store_txn *txn, void *arg)
 {
-	const struct ocsp_batch *b = arg;
+	struct put *p = arg;
+	struct ocsp_signed *s;
+	int64_t cutoff = ca_ocsp_expired_cutoff(p->ca, ca_now(p->ca));
 
-	for (size_t i = 0; i < b->n; i++)
-		store_ocsp_put(txn, b->item[i].serial, b->item[i].serial_len,
-		    &b->item[i].rec);
+	for (size_t i = 0; i < p->b->n; i++) {
+		s = &p->b->item[i];
+		if ((s->dropped = s->not_after < cutoff))
+			continue;
+		store_ocsp_put(txn, s->serial, s->serial_len, &s->rec);
+	}
 	return store_txn_error(txn);
 }
 
@@ -242,6 +294,7 @@ ocsp_prepare(struct ca *ca, const unsigned char *serial, size_t serial_len,
 	ans.hash = hash;
 	l.hash = hash;
 	l.now = now;
+	l.cutoff = ca_ocsp_expired_cutoff(ca, now);
 	l.emit = emit;
 	l.arg = arg;
 	l.ans = &ans;
@@ -252,6 +305,8 @@ ocsp_prepare(struct ca *ca, const unsigned char *serial, size_t serial_len,
 	if (!l.known)
 		return hsmca_err_set(err, HSMCA_ENOTFOUND, "ocsp",
 		    "certificate not found");
+	if (l.expired)
+		return expired_err(ca, serial, serial_len, err);
 	if (l.fresh) {
 		if (emit_rc != NULL)
 			*emit_rc = l.emit_rc;
@@ -260,6 +315,7 @@ ocsp_prepare(struct ca *ca, const unsigned char *serial, size_t serial_len,
 	memcpy(out->serial, serial, serial_len);
 	out->serial_len = serial_len;
 	out->cert_status = cert_status_of(&l.cert);
+	out->not_after = l.cert.not_after;
 	out->rec.status = l.cert.status;
 	out->rec.revoked_at = l.cert.status == STORE_CERT_REVOKED ?
 	    l.cert.revoked_at : 0;
@@ -293,16 +349,19 @@ ocsp_signed_free(struct ocsp_signed *s)
 
 /* Store a batch in one durable commit.  See ocsp_int.h. */
 int
-ocsp_store(struct ca *ca, const struct ocsp_batch *b, struct hsmca_err *err)
+ocsp_store(struct ca *ca, struct ocsp_batch *b, struct hsmca_err *err)
 {
+	struct put p = { ca, b };
+
 	if (b->n == 0)
 		return 0;
-	return store_write(ca->store, put_fn, (void *)b, err);
+	return store_write(ca->store, put_fn, &p, err);
 }
 
 /*
- * Sign and store the responses of one known serial, then emit.  See
- * ocsp_int.h.
+ * Sign and store the responses of one known serial, then emit.  Returns
+ * 0, OCSP_EXPIRED (nothing emitted; the answer is unauthorized) or a
+ * negative code.
  */
 static int
 refresh_one(struct ca *ca, const unsigned char *serial, size_t serial_len,
@@ -317,11 +376,16 @@ refresh_one(struct ca *ca, const unsigned char *serial, size_t serial_len,
 
 	pthread_mutex_lock(&o->sign_mu);
 	if ((rc = ocsp_prepare(ca, serial, serial_len, hash, now, emit, arg,
-	    emit_rc, &s, err)) <= 0)
+	    emit_rc, &s, err)) != 1)
 		goto out;
 	/* Durable before it is served. */
 	if ((rc = ocsp_store(ca, &b, err)) != 0)
 		goto out;
+	/* Its period ended while it was signed: as if it had before. */
+	if (s.dropped) {
+		rc = expired_err(ca, serial, serial_len, err);
+		goto out;
+	}
 	memset(&ans, 0, sizeof(ans));
 	memcpy(ans.serial, serial, serial_len);
 	ans.serial_len = serial_len;
@@ -459,6 +523,7 @@ ca_ocsp_respond(struct ca *ca, const unsigned char *der, size_t len,
 	memset(&l, 0, sizeof(l));
 	l.hash = rq.hash;
 	l.now = now;
+	l.cutoff = ca_ocsp_expired_cutoff(ca, now);
 	l.emit = emit;
 	l.arg = arg;
 	l.ans = &ans;
@@ -469,6 +534,12 @@ ca_ocsp_respond(struct ca *ca, const unsigned char *der, size_t len,
 		atomic_fetch_add(&o->served_stored, 1);
 		return l.emit_rc;
 	}
+	/* Whether or not its record was pruned yet, so that the answer
+	 * does not depend on when the pruning runs. */
+	if (l.expired) {
+		expired_err(ca, rq.serial, rq.serial_len, err);
+		return emit_error(CA_OCSP_UNAUTHORIZED, &ans, emit, arg);
+	}
 	if (!l.known) {
 		rc = respond_unknown(ca, &rq, now, &ans, emit, arg, &emit_rc,
 		    err);
@@ -477,6 +548,8 @@ ca_ocsp_respond(struct ca *ca, const unsigned char *der, size_t len,
 	} else
 		rc = refresh_one(ca, rq.serial, rq.serial_len, rq.hash, now,
 		    emit, arg, &emit_rc, err);
+	if (rc == OCSP_EXPIRED)
+		return emit_error(CA_OCSP_UNAUTHORIZED, &ans, emit, arg);
 	/* A certificate stored between the two lookups is answered next
 	 * time; this once it is internalError rather than a wrong status. */
 	if (rc != 0)

@@ -38,6 +38,7 @@ struct ocsp_unknown {
 struct ca_ocsp {
 	bool enabled;
 	int64_t validity;		/* seconds, ocsp.validity_hours */
+	int64_t keep_expired;		/* seconds, ocsp.keep_expired_days */
 	struct hsm_key *key;		/* NULL: no signer yet */
 	X509 *cert;
 	int64_t cert_not_after;		/* nextUpdate never passes it */
@@ -105,6 +106,9 @@ struct ocsp_signed {
 	unsigned char serial[STORE_SERIAL_MAX];
 	size_t serial_len;
 	int cert_status;		/* 0 good, 1 revoked */
+	int64_t not_after;		/* of the certificate */
+	bool dropped;			/* not stored: past keep_expired by
+					   then (set by ocsp_store()) */
 	struct store_ocsp rec;		/* der[] point into der below */
 	unsigned char *der[STORE_OCSP_NVAR];	/* OPENSSL_malloc'd */
 };
@@ -120,16 +124,23 @@ struct ocsp_batch {
  * the `hash` variant and is fresh, pass that to `emit` (may be NULL)
  * and return 0; otherwise sign the `hash` variant and every variant the
  * record holds into *out and return 1 (free with ocsp_signed_free()).
- * HSMCA_ENOTFOUND when the certificate is not stored.
+ * HSMCA_ENOTFOUND when the certificate is not stored.  OCSP_EXPIRED,
+ * with `err` saying why, when it expired before ca_ocsp_expired_cutoff()
+ * at `now`: nothing is signed for it.
  */
+#define OCSP_EXPIRED 2
 int ocsp_prepare(struct ca *ca, const unsigned char *serial,
     size_t serial_len, enum ca_ocsp_hash hash, int64_t now,
     ca_ocsp_emit_fn emit, void *arg, int *emit_rc, struct ocsp_signed *out,
     struct hsmca_err *err);
 void ocsp_signed_free(struct ocsp_signed *s);
 
-/* ca/ocsp.c: store every record of `b` in one durable commit. */
-int ocsp_store(struct ca *ca, const struct ocsp_batch *b,
-    struct hsmca_err *err);
+/*
+ * ca/ocsp.c: store every record of `b` in one durable commit, except
+ * those whose certificate is past ca_ocsp_expired_cutoff() at the CA
+ * time of the commit (marked `dropped`): the pruning may have removed
+ * its record since it was signed, and must not find it back.
+ */
+int ocsp_store(struct ca *ca, struct ocsp_batch *b, struct hsmca_err *err);
 
 #endif

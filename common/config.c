@@ -129,6 +129,8 @@ static const struct cfg_key cfg_table[] = {
 	  "serve OCSP and put its URL in the AIA of new certificates" },
 	{ "ocsp.validity_hours", CFG_INT, "96", 1, 240,
 	  "nextUpdate - thisUpdate of OCSP responses; they are refreshed at half of it" },
+	{ "ocsp.keep_expired_days", CFG_INT, "30", 0, 3650,
+	  "days after its notAfter a certificate is still answered for; then the answer is unauthorized and hsmcad removes its stored responses" },
 	{ "ocsp.signer_key", CFG_STR, "pkcs11:object=hsmca-ocsp", 0, 0,
 	  "PKCS#11 URI of the delegated OCSP signer key pair, in the token of the CA keys" },
 	{ "ocsp.signer_cert", CFG_PATH, "ocsp.pem", 0, 0,

@@ -3,7 +3,9 @@
  * SoftHSM2 token and LMDB store and the injectable clock: request
  * parsing, the signer certificate, the signed response, the periodic
  * refresh and its budget, re-signing at half validity, the unknown
- * cache, a CA without a signer and `init-signer`, ocsp.enabled=false.
+ * cache, a CA without a signer and `init-signer`, ocsp.enabled=false;
+ * ocsp.keep_expired_days: a long-expired certificate is unauthorized
+ * before and after its record is pruned and nothing is signed for it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/ocsp.h>
@@ -23,10 +26,14 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca_ocsp.h"
+#include "ca/ocsp_int.h"
+#include "store/store_ocsp.h"
 #include "tests/ca/tutil.h"
+#include "tests/store/helpers.h"
 
 #define NLEAF 3
 #define HOUR 3600
+#define DAY 86400
 
 struct ca_env {
 	char dir[PATH_MAX];
@@ -46,10 +53,11 @@ fixed_clock(void *arg)
 }
 
 /* A CA in a fresh temp dir; `enabled` is ocsp.enabled at the ceremony
- * and `open_enabled` at ca_open(). */
+ * and `open_enabled` at ca_open(); `keep_days` ocsp.keep_expired_days
+ * (NULL: the default). */
 static int
 ca_make_type(struct ca_env *e, bool enabled, bool open_enabled,
-    enum hsm_key_type type)
+    enum hsm_key_type type, const char *keep_days)
 {
 	struct ca_init_params p = { 0 };
 	struct hsmca_err err = { 0 };
@@ -69,7 +77,9 @@ ca_make_type(struct ca_env *e, bool enabled, bool open_enabled,
 	snprintf(path, sizeof(path), "%s/hsmca.conf", e->dir);
 	if (config_load(e->cfg, path, &err) != 0 ||
 	    config_set(e->cfg, "ocsp.enabled", open_enabled ? "true" :
-	    "false", &err) != 0 || ca_open(e->dir, e->cfg, &e->ca, &err) != 0)
+	    "false", &err) != 0 || (keep_days != NULL && config_set(e->cfg,
+	    "ocsp.keep_expired_days", keep_days, &err) != 0) ||
+	    ca_open(e->dir, e->cfg, &e->ca, &err) != 0)
 		goto fail;
 	e->now = ca_now(e->ca);
 	ca_set_clock(e->ca, fixed_clock, &e->now);
@@ -83,7 +93,7 @@ fail:
 static int
 ca_make(struct ca_env *e, bool enabled, bool open_enabled)
 {
-	return ca_make_type(e, enabled, open_enabled, HSM_KEY_EC_P256);
+	return ca_make_type(e, enabled, open_enabled, HSM_KEY_EC_P256, NULL);
 }
 
 static void
@@ -571,8 +581,9 @@ test_renew_signer(void **state)
 	X509_free(after);
 }
 
-/* Expired certificates: the tick leaves them alone; a request still
- * gets an answer, signed on demand. */
+/* Recently expired certificates (within ocsp.keep_expired_days): the
+ * tick leaves them alone; a request still gets an answer, signed on
+ * demand. */
 static void
 test_expired(void **state)
 {
@@ -583,8 +594,9 @@ test_expired(void **state)
 
 	(void)state;
 	/* Every certificate here is a 90-day dv one issued within 20 days
-	 * of the start; the signer certificate was renewed after 30 days. */
-	E.now = t_start + 120 * 86400;
+	 * of the start; the signer certificate was renewed after 30 days.
+	 * Leaf 0 expired 10 days ago. */
+	E.now = t_start + 100 * DAY;
 	assert_int_equal(ca_ocsp_tick(E.ca, E.now, 1000, &n, &err), 0);
 	assert_int_equal(n, 0);
 	s0 = sigs(E.ca);
@@ -592,6 +604,171 @@ test_expired(void **state)
 	assert_int_equal(g.ans.rstatus, 0);
 	assert_int_equal(g.ans.cert_status, 0);
 	assert_int_equal(sigs(E.ca), s0 + 1);
+}
+
+/* The notAfter of `x` as a time_t. */
+static int64_t
+not_after(X509 *x)
+{
+	struct tm tm;
+
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+	return (int64_t)timegm(&tm);
+}
+
+/* Whether the store holds a response for `x`. */
+static bool
+stored(struct ca *ca, X509 *x)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+
+	return th_ocsp_stored(ca_store(ca), ASN1_STRING_get0_data(sn),
+	    (size_t)ASN1_STRING_length(sn));
+}
+
+/* Prune as hsmcad does at E.now; the count removed. */
+static size_t
+prune(struct ca *ca, int64_t now)
+{
+	struct hsmca_err err = { 0 };
+	struct store_ocsp_prune pr = { 0 };
+	struct store_ocsp_pruned out;
+
+	pr.before = ca_ocsp_expired_cutoff(ca, now);
+	assert_int_equal(store_ocsp_prune(ca_store(ca), &pr, &out, &err), 0);
+	return out.removed;
+}
+
+/*
+ * ocsp.keep_expired_days (30): answered up to notAfter + 30 days,
+ * unauthorized one second later, with nothing signed, before and after
+ * its record is pruned; the tick and the SHA-256 variant do not bring
+ * the record back; a new certificate is answered as before.
+ */
+static void
+test_long_expired(void **state)
+{
+	struct hsmca_err err = { 0 };
+	int64_t end = not_after(leaf[0]) + 30 * DAY;
+	struct got g;
+	uint64_t s0;
+	size_t n;
+	X509 *fresh;
+
+	(void)state;
+	/* The last second of its answering period: answered, re-signed
+	 * (test_expired's response is past half its validity) and kept. */
+	E.now = end;
+	s0 = sigs(E.ca);
+	respond(E.ca, leaf[0], EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, CA_OCSP_SUCCESSFUL);
+	assert_int_equal(g.ans.cert_status, 0);
+	assert_int_equal(sigs(E.ca), s0 + 1);
+	s0++;
+	assert_true(stored(E.ca, leaf[0]));
+	assert_int_equal(prune(E.ca, E.now), 0);
+	assert_true(stored(E.ca, leaf[0]));
+
+	/* One second later: unauthorized though its record is there. */
+	E.now = end + 1;
+	respond(E.ca, leaf[0], EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, CA_OCSP_UNAUTHORIZED);
+	assert_int_equal(g.ans.cert_status, -1);
+	assert_int_equal(g.len, 5);
+	respond(E.ca, leaf[0], EVP_sha256(), &g);
+	assert_int_equal(g.ans.rstatus, CA_OCSP_UNAUTHORIZED);
+	assert_int_equal(sigs(E.ca), s0);
+	assert_true(stored(E.ca, leaf[0]));
+
+	/* Long after: every leaf of the group is past its period. */
+	E.now = t_start + 400 * DAY;
+	assert_true(prune(E.ca, E.now) >= NLEAF);
+	for (int i = 0; i < NLEAF; i++) {
+		assert_false(stored(E.ca, leaf[i]));
+		respond(E.ca, leaf[i], EVP_sha1(), &g);
+		assert_int_equal(g.ans.rstatus, CA_OCSP_UNAUTHORIZED);
+		respond(E.ca, leaf[i], EVP_sha256(), &g);
+		assert_int_equal(g.ans.rstatus, CA_OCSP_UNAUTHORIZED);
+	}
+	assert_int_equal(ca_ocsp_tick(E.ca, E.now, 1000, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sigs(E.ca), s0);
+	for (int i = 0; i < NLEAF; i++)
+		assert_false(stored(E.ca, leaf[i]));
+	assert_int_equal(prune(E.ca, E.now), 0);
+
+	/* A certificate issued now is answered and kept as before. */
+	fresh = issue(E.ca, 900);
+	respond(E.ca, fresh, EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, CA_OCSP_SUCCESSFUL);
+	assert_int_equal(g.ans.cert_status, 0);
+	assert_int_equal(sigs(E.ca), s0 + 1);
+	assert_int_equal(prune(E.ca, E.now), 0);
+	assert_true(stored(E.ca, fresh));
+	X509_free(fresh);
+}
+
+/*
+ * A response signed inside the answering period but stored after it
+ * ended (a pruning may have run in between) is dropped by the write
+ * itself: no record comes back.
+ */
+static void
+test_signed_then_expired(void **state)
+{
+	struct hsmca_err err = { 0 };
+	const ASN1_INTEGER *sn;
+	struct ocsp_signed s;
+	struct ocsp_batch b = { &s, 1 };
+	X509 *x;
+
+	(void)state;
+	x = issue(E.ca, 901);
+	sn = X509_get0_serialNumber(x);
+	assert_int_equal(ocsp_prepare(E.ca, ASN1_STRING_get0_data(sn),
+	    (size_t)ASN1_STRING_length(sn), CA_OCSP_SHA1, E.now, NULL, NULL,
+	    NULL, &s, &err), 1);
+	E.now = not_after(x) + 30 * DAY + 1;
+	assert_int_equal(ocsp_store(E.ca, &b, &err), 0);
+	assert_true(s.dropped);
+	assert_false(stored(E.ca, x));
+	ocsp_signed_free(&s);
+	X509_free(x);
+}
+
+/*
+ * ocsp.keep_expired_days=0: answered through notAfter, unauthorized
+ * the second after, with nothing signed; the record goes at the next
+ * pruning and nothing signs it back.
+ */
+static void
+test_keep_zero(void **state)
+{
+	struct ca_env e = { 0 };
+	struct got g;
+	uint64_t s0;
+	X509 *x;
+
+	(void)state;
+	assert_int_equal(ca_make_type(&e, true, true, HSM_KEY_EC_P256, "0"),
+	    0);
+	x = issue(e.ca, 0);
+	e.now = not_after(x);
+	respond(e.ca, x, EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, CA_OCSP_SUCCESSFUL);
+	assert_int_equal(g.ans.cert_status, 0);
+	assert_int_equal(prune(e.ca, e.now), 0);
+	s0 = sigs(e.ca);
+	e.now++;
+	respond(e.ca, x, EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, CA_OCSP_UNAUTHORIZED);
+	assert_int_equal(prune(e.ca, e.now), 1);
+	respond(e.ca, x, EVP_sha1(), &g);
+	assert_int_equal(g.ans.rstatus, CA_OCSP_UNAUTHORIZED);
+	assert_int_equal(sigs(e.ca), s0);
+	assert_false(stored(e.ca, x));
+	X509_free(x);
+	ca_drop(&e);
 }
 
 /* Many new certificates: the tick keeps to its budget across chunks
@@ -746,7 +923,8 @@ test_rsa_ca(void **state)
 	X509 *x;
 
 	(void)state;
-	assert_int_equal(ca_make_type(&e, true, true, HSM_KEY_RSA_2048), 0);
+	assert_int_equal(ca_make_type(&e, true, true, HSM_KEY_RSA_2048, NULL),
+	    0);
 	x = issue(e.ca, 0);
 	respond(e.ca, x, EVP_sha1(), &g);
 	assert_int_equal(g.ans.rstatus, 0);
@@ -802,12 +980,15 @@ main(void)
 		cmocka_unit_test(test_concurrent_due),
 		cmocka_unit_test(test_renew_signer),
 		cmocka_unit_test(test_expired),
+		cmocka_unit_test(test_long_expired),
+		cmocka_unit_test(test_signed_then_expired),
 	};
 	int rc = 0;
 
 	rc |= run_alone("no_signer_then_init", test_no_signer_then_init);
 	rc |= run_alone("disabled", test_disabled);
 	rc |= run_alone("rsa_ca", test_rsa_ca);
+	rc |= run_alone("keep_zero", test_keep_zero);
 	rc |= cmocka_run_group_tests(tests, setup, teardown);
 	return rc;
 }

@@ -3,7 +3,8 @@
  * in a temp dir with a SoftHSM2 token, certificates from ca_issue(), the
  * responder's routes on an in-process server on 127.0.0.1:0, queried by
  * `openssl ocsp` (which verifies the signature up to the root) and by
- * libcurl (GET form, caching headers, bad input).
+ * libcurl (GET form, caching headers, bad input, a certificate past
+ * ocsp.keep_expired_days).
  */
 #define _GNU_SOURCE	/* asprintf; nftw in tutil.c */
 #include <setjmp.h>
@@ -25,6 +26,7 @@
 #include "ca/ca_ocsp.h"
 #include "ca/ca_revoke.h"
 #include "protocol/ocsp_http.h"
+#include "store/store_ocsp.h"
 #include "tests/ca/tutil.c"
 
 #define NLEAF 3
@@ -362,6 +364,16 @@ get_path(const unsigned char *der, size_t len, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+/* Leaf i's request (reqout()), with its GET path in `path`. */
+static unsigned char *
+leaf_req(int i, size_t *len, char *path, size_t pathlen)
+{
+	unsigned char *der = reqout(i, len);
+
+	get_path(der, *len, path, pathlen);
+	return der;
+}
+
 /* The status of leaf i in a successful response body; -1 if none. */
 static int
 status_of(const struct resp *r, int i, int *reason)
@@ -416,8 +428,7 @@ test_get_and_caching(void **state)
 	int reason;
 
 	(void)state;
-	der = reqout(1, &len);
-	get_path(der, len, path, sizeof(path));
+	der = leaf_req(1, &len, path, sizeof(path));
 	http(path, NULL, 0, NULL, NULL, &r);	/* may sign once */
 	assert_int_equal(r.status, 200);
 	before = signatures();
@@ -569,8 +580,7 @@ test_revoked(void **state)
 	int reason;
 
 	(void)state;
-	der = reqout(2, &len);
-	get_path(der, len, path, sizeof(path));
+	der = leaf_req(2, &len, path, sizeof(path));
 	http(path, NULL, 0, NULL, NULL, &r);
 	assert_int_equal(status_of(&r, 2, &reason), V_OCSP_CERTSTATUS_GOOD);
 
@@ -615,6 +625,61 @@ test_revoked(void **state)
 	free(out);
 }
 
+static int64_t
+fixed_clock(void *arg)
+{
+	return *(int64_t *)arg;
+}
+
+/*
+ * Long after leaf 1 expired (ocsp.keep_expired_days is 30): the unsigned
+ * unauthorized response, not cached, nothing signed, before and after
+ * its stored response is pruned; back at the real time it is good.
+ */
+static void
+test_long_expired(void **state)
+{
+	struct store_ocsp_prune pr = { 0 };
+	struct store_ocsp_pruned out;
+	struct hsmca_err err = { 0 };
+	char path[16384], v[256];
+	unsigned char *der;
+	struct resp r;
+	struct tm tm;
+	uint64_t before;
+	int64_t now;
+	size_t len;
+	int reason;
+
+	(void)state;
+	der = leaf_req(1, &len, path, sizeof(path));
+	http(path, NULL, 0, NULL, NULL, &r);	/* stored at the real time */
+	assert_int_equal(status_of(&r, 1, &reason), V_OCSP_CERTSTATUS_GOOD);
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(E.leaf[1]), &tm),
+	    1);
+	now = (int64_t)timegm(&tm) + 30 * 86400 + 1;
+	ca_set_clock(E.ca, fixed_clock, &now);
+	before = signatures();
+	for (int round = 0; round < 2; round++) {
+		http(path, NULL, 0, NULL, NULL, &r);
+		assert_error_response(&r, 6);
+		assert_non_null(header(&r, "Cache-Control", v, sizeof(v)));
+		assert_string_equal(v, "no-store");
+		http("/ocsp", der, len, "application/ocsp-request", NULL, &r);
+		assert_error_response(&r, 6);
+		/* Then prune, as hsmcad does, and ask again. */
+		pr.before = ca_ocsp_expired_cutoff(E.ca, now);
+		assert_int_equal(store_ocsp_prune(ca_store(E.ca), &pr, &out,
+		    &err), 0);
+		assert_true(out.removed >= (round == 0 ? 1u : 0u));
+	}
+	assert_int_equal(signatures(), before);
+	ca_set_clock(E.ca, NULL, NULL);
+	http(path, NULL, 0, NULL, NULL, &r);
+	assert_int_equal(status_of(&r, 1, &reason), V_OCSP_CERTSTATUS_GOOD);
+	free(der);
+}
+
 int
 main(void)
 {
@@ -624,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_get_and_caching),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_revoked),
+		cmocka_unit_test(test_long_expired),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
