@@ -1,6 +1,7 @@
 /*
  * tools/hsmcad_sched.c - the thread that runs hsmcad's periodic jobs
- * (CRL and OCSP refresh) and the sweep of expired ACME objects.  Each
+ * (CRL and OCSP refresh), the sweep of expired ACME objects and the
+ * pruning of long-expired certificates' OCSP responses.  Each
  * job decides itself what is due at `now`; the scheduler only calls
  * them in turn every few seconds and stops promptly when asked (a
  * condition variable, not a sleep).
@@ -15,8 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "ca/ca_ocsp.h"
 #include "common/log.h"
 #include "store/store_acme.h"
+#include "store/store_ocsp.h"
 
 /*
  * The sweep of expired ACME orders (store_acme_sweep()) starts at
@@ -28,6 +31,16 @@
  */
 #define SWEEP_INTERVAL_S 3600
 #define SWEEP_BUDGET 4096
+
+/*
+ * The pruning of OCSP responses (store_ocsp_prune()) runs on the same
+ * schedule.  A round looks at PRUNE_BUDGET certificates at most, in
+ * write transactions of at most STORE_OCSP_PRUNE_BATCH removals.  The
+ * first pass walks every certificate expired before the cutoff; each
+ * later one starts where the last ended, so it reads only what expired
+ * since: nothing signs for a certificate behind the cutoff again.
+ */
+#define PRUNE_BUDGET 8192
 
 struct hsmcad_sched {
 	struct ca *ca;
@@ -46,6 +59,15 @@ struct hsmcad_sched {
 	int64_t sweep_due;	/* CA time the next sweep starts */
 	uint64_t sweep_from;	/* account a sweep in progress goes on at */
 	struct store_acme_swept swept;	/* sum of the sweep in progress */
+	/* The OCSP pruning; only the scheduler thread touches these. */
+	bool prune;		/* ocsp.enabled */
+	int64_t keep_days;	/* ocsp.keep_expired_days, for the log */
+	int64_t prune_due;	/* CA time the next pass starts */
+	int64_t prune_before;	/* cutoff of the pass in progress */
+	bool prune_running;	/* a pass is in progress */
+	struct store_ocsp_pos prune_pos;	/* the last certificate done */
+	bool have_prune_pos;
+	size_t pruned;		/* removed by the pass in progress */
 };
 
 /*
@@ -94,6 +116,50 @@ sweep_round(struct hsmcad_sched *s, int64_t now)
 	s->sweep_due = now + SWEEP_INTERVAL_S;
 }
 
+/*
+ * One round of the OCSP pruning, like sweep_round(): start a pass when
+ * due (cutoff fixed for the whole pass) or go on with the one in
+ * progress; at its end log the count, if any, and set the next.
+ */
+static void
+prune_round(struct hsmcad_sched *s, int64_t now)
+{
+	struct store_ocsp_prune pr;
+	struct store_ocsp_pruned out;
+	struct hsmca_err err;
+	int rc;
+
+	if (!s->prune || (!s->prune_running && now < s->prune_due))
+		return;
+	if (!s->prune_running) {
+		s->prune_before = ca_ocsp_expired_cutoff(s->ca, now);
+		s->prune_running = true;
+		s->pruned = 0;
+	}
+	memset(&pr, 0, sizeof(pr));
+	memset(&err, 0, sizeof(err));
+	pr.before = s->prune_before;
+	pr.after = s->have_prune_pos ? &s->prune_pos : NULL;
+	pr.budget = PRUNE_BUDGET;
+	rc = store_ocsp_prune(ca_store(s->ca), &pr, &out, &err);
+	s->pruned += out.removed;
+	if (out.seen > 0) {
+		s->prune_pos = out.next;
+		s->have_prune_pos = true;
+	}
+	if (rc == 0 && out.more)
+		return;
+	if (rc != 0)
+		log_error("scheduler: OCSP pruning: %s: %s",
+		    err.type ? err.type : "error", err.detail);
+	if (s->pruned > 0)
+		log_info("scheduler: OCSP pruning removed the responses of "
+		    "%zu certificates expired more than %lld days ago",
+		    s->pruned, (long long)s->keep_days);
+	s->prune_running = false;
+	s->prune_due = now + SWEEP_INTERVAL_S;
+}
+
 static void
 run_jobs(struct hsmcad_sched *s)
 {
@@ -107,6 +173,7 @@ run_jobs(struct hsmcad_sched *s)
 			    err.type ? err.type : "error", err.detail);
 	}
 	sweep_round(s, now);
+	prune_round(s, now);
 }
 
 static void *
@@ -157,6 +224,8 @@ hsmcad_sched_start(struct ca *ca, const struct hsmca_config *cfg,
 	/* With the limit off, no order counts toward it. */
 	if (config_get_int(cfg, "ratelimit.orders_per_window") > 0)
 		s->rate_window = config_get_int(cfg, "ratelimit.window_s");
+	s->prune = ca_ocsp_enabled(ca);
+	s->keep_days = config_get_int(cfg, "ocsp.keep_expired_days");
 	pthread_mutex_init(&s->lock, NULL);
 	/* A monotonic wait is immune to wall-clock jumps. */
 	pthread_condattr_init(&ca_attr);

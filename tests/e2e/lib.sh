@@ -11,6 +11,8 @@
 #                             on fresh ports; sets DIRECTORY, BUNDLE,
 #                             ROOT_PEM, ISSUING_PEM, CA_STATE, HTTP01_PORT,
 #                             TLSALPN01_PORT, ACME_PORT, PUBLISH_PORT
+#   e2e_hsmcad_start_at T PAT [ARGS]  hsmcad at CA time T until PAT is
+#                             logged; sets LOG_LINE
 #   e2e_hsmcad_stop           SIGTERM, wait, require exit status 0
 #   e2e_www_start DIR PORT    python3 http.server for http-01 files
 #   e2e_check_cert LEAF NAME...  chain verifies to the root, SANs = NAMEs
@@ -170,6 +172,26 @@ e2e_hsmcad_start() {
 	curl -sSf --cacert "$ROOT_PEM" -o "$ISSUING_PEM" \
 	    "https://localhost:$ACME_PORT/intermediates/0" ||
 	    fail "GET /intermediates/0 with only the root trusted"
+}
+
+# e2e_hsmcad_start_at TIME PATTERN [ARGS...]: start hsmcad with ARGS and
+# its clock at TIME (HSMCA_NOW), on the ports of the last
+# e2e_hsmcad_start, and wait (at most 60 s) for a line of its log
+# matching PATTERN, which LOG_LINE gets.  Its TLS certificate is issued
+# at TIME, so its start is watched in its log rather than through TLS.
+e2e_hsmcad_start_at() {
+	local now="$1" pattern="$2" i
+	shift 2
+	HSMCA_NOW=$now "$HSMCAD" "$@" "${HSMCAD_SETS[@]}" \
+	    >"$WORK/hsmcad.out" 2>>"$WORK/hsmcad.err" &
+	HSMCAD_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		grep -q "$pattern" "$WORK/hsmcad.err" && break
+		kill -0 "$HSMCAD_PID" 2>/dev/null || fail "hsmcad exited"
+		sleep 0.1
+	done
+	LOG_LINE="$(grep "$pattern" "$WORK/hsmcad.err")" ||
+	    fail "no \"$pattern\" in hsmcad's log within 60 s"
 }
 
 # e2e_hsmcad_stop: SIGTERM; hsmcad must exit 0 within 30 s.

@@ -27,19 +27,10 @@ e2e_hsmcad_stop
 ok "40 orders completed; nothing swept at the real time"
 
 # The orders expire after acme.order_lifetime_s (7 days); 8 + 30 days on
-# they are due.  hsmcad's own TLS certificate is issued at that time,
-# so its start is watched in its log rather than through TLS.
-later=$(($(date +%s) + 38 * 86400))
-HSMCA_NOW=$later "$HSMCAD" --state "$CA_STATE" "${HSMCAD_SETS[@]}" \
-    --set acme.retention_days=30 >"$WORK/hsmcad.out" 2>>"$WORK/hsmcad.err" &
-HSMCAD_PID=$!
-for ((i = 0; i < 600; i++)); do
-	grep -q 'ACME sweep removed' "$WORK/hsmcad.err" && break
-	kill -0 "$HSMCAD_PID" 2>/dev/null || fail "hsmcad exited"
-	sleep 0.1
-done
-line="$(grep 'ACME sweep removed' "$WORK/hsmcad.err")" ||
-    fail "no sweep logged within 60 s"
+# they are due.
+e2e_hsmcad_start_at $(($(date +%s) + 38 * 86400)) 'ACME sweep removed' \
+    --state "$CA_STATE" --set acme.retention_days=30
+line="$LOG_LINE"
 case "$line" in
 *"removed 200 objects (40 orders, 40 authorizations, 120 challenges) expired more than 30 days ago") ;;
 *) fail "sweep line: $line" ;;
