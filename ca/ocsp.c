@@ -253,8 +253,8 @@ struct put {
  * answering period now.  The time is read inside the write transaction:
  * a pruning that removed such a record committed before it, with a
  * cutoff no later than this one (the CA clock does not go back), so a
- * record signed before that pruning cannot come back after it.  May run again (map growth): it
- * sets, never adds.
+ * record signed before that pruning cannot come back after it.  May
+ * run again (map growth): it sets, never adds.
  */
 static int
 put_fn(struct store_txn *txn, void *arg)
