@@ -340,7 +340,7 @@ prune_collect(struct store *st, struct prune_batch *b,
 	MDB_cursor *cur = NULL;
 	MDB_val k, v, ok, ov;
 	size_t slen;
-	int mrc, rc;
+	int mrc, grc, rc;
 
 	b->n = 0;
 	*seen = 0;
@@ -367,12 +367,15 @@ prune_collect(struct store *st, struct prune_batch *b,
 		(*seen)++;
 		ok.mv_data = pos->serial;
 		ok.mv_size = slen;
-		mrc = mdb_get(r.txn, st->dbi[STORE_DB_OCSP], &ok, &ov);
-		if (mrc == 0) {
+		/* Not in mrc: that tells below why the walk stopped. */
+		grc = mdb_get(r.txn, st->dbi[STORE_DB_OCSP], &ok, &ov);
+		if (grc == 0) {
 			memcpy(b->item[b->n].serial, pos->serial, slen);
 			b->item[b->n++].len = slen;
-		} else if (mrc != MDB_NOTFOUND)
+		} else if (grc != MDB_NOTFOUND) {
+			mrc = grc;
 			goto mdb_fail;
+		}
 		if (b->n == b->max || *seen == max_seen)
 			break;
 	}

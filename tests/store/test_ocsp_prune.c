@@ -195,6 +195,37 @@ test_prune_budget_resume(void **state)
 }
 
 /*
+ * A budget that runs out on a certificate without a record (number 9)
+ * still says there is more, and the resumed pass finishes the job.
+ */
+static void
+test_prune_budget_ends_without_record(void **state)
+{
+	struct th_store *f = *state;
+	struct hsmca_err err = { 0 };
+	struct store_cert c[NCERT];
+	struct store_ocsp_prune pr = { 0 };
+	struct store_ocsp_pruned out;
+	struct store_ocsp_pos pos;
+
+	fill(f->st, c);
+	pr.before = T0 + 25 * DAY;
+	pr.budget = 10;
+	assert_int_equal(store_ocsp_prune(f->st, &pr, &out, &err), 0);
+	assert_int_equal(out.seen, 10);
+	assert_int_equal(out.removed, 9);
+	assert_true(out.more);
+	pos = out.next;
+	pr.after = &pos;
+	pr.budget = 0;
+	assert_int_equal(store_ocsp_prune(f->st, &pr, &out, &err), 0);
+	assert_int_equal(out.seen, 15);
+	assert_int_equal(out.removed, 14);
+	assert_false(out.more);
+	assert_pruned_below(f->st, c, 25);
+}
+
+/*
  * The write step trusts the certificate record, not the collection: a
  * record whose certificate is not expired, or is missing, stays; one
  * already gone counts nothing.
@@ -243,6 +274,9 @@ main(void)
 		    th_store_setup, th_store_teardown),
 		cmocka_unit_test_setup_teardown(test_prune_budget_resume,
 		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_prune_budget_ends_without_record, th_store_setup,
+		    th_store_teardown),
 		cmocka_unit_test_setup_teardown(test_prune_write_rechecks,
 		    th_store_setup, th_store_teardown),
 	};
