@@ -128,8 +128,11 @@ result_write(struct store_txn *txn, void *arg)
 		}
 		store_acme_authz_put(txn, z);
 		/* Indexed even without reuse: revokeCert by an account
-		 * holding authorizations (RFC 8555 7.6) looks here. */
-		if (z->status == ACME_ST_VALID) {
+		 * holding authorizations (RFC 8555 7.6) looks here.  Only
+		 * when this result made it valid: a late result for an
+		 * authz that was valid already (another challenge decided)
+		 * must not move the entry back from a newer authz. */
+		if (live && w->error == NULL) {
 			acme_ident_key(z->ip, z->wildcard, z->value, key,
 			    sizeof(key));
 			store_acme_valid_put(txn, z->account_id, key, z->id);
