@@ -27,7 +27,7 @@ static const struct subcmd subcmds[] = {
 	{ "crl", cmd_crl, "build and sign CRLs now (shards or root)" },
 	{ "db", cmd_db, "store maintenance: db check" },
 	{ "ocsp", cmd_ocsp, "OCSP signer and pre-signed responses" },
-	{ "bench", cmd_bench, "benchmarks: bench issue" },
+	{ "bench", cmd_bench, "benchmarks: issue, crl, acme, ocsp" },
 };
 
 #define NSUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
