@@ -87,6 +87,19 @@ assert_pruned_below(struct store *st, const struct store_cert *c,
 	assert_int_equal(th_check_problems(st), 0);
 }
 
+/* One store_ocsp_prune() call; checks what it saw, removed, and left. */
+static void
+prune_expect(struct store *st, const struct store_ocsp_prune *pr,
+    size_t seen, size_t removed, bool more, struct store_ocsp_pruned *out)
+{
+	struct hsmca_err err = { 0 };
+
+	assert_int_equal(store_ocsp_prune(st, pr, out, &err), 0);
+	assert_int_equal(out->seen, seen);
+	assert_int_equal(out->removed, removed);
+	assert_int_equal(out->more, more);
+}
+
 /*
  * Cutoff at certificate 25's notAfter: 0..24 expired before it (22 of
  * them with a record), 25 on it stays.  Batches of 4: at least 6
@@ -142,10 +155,7 @@ test_prune_nothing_due(void **state)
 	assert_int_equal(out.seen, 0);
 	fill(f->st, c);
 	pr.before = T0;
-	assert_int_equal(store_ocsp_prune(f->st, &pr, &out, &err), 0);
-	assert_int_equal(out.seen, 0);
-	assert_int_equal(out.removed, 0);
-	assert_false(out.more);
+	prune_expect(f->st, &pr, 0, 0, false, &out);
 	assert_pruned_below(f->st, c, 0);
 }
 
@@ -187,10 +197,7 @@ test_prune_budget_resume(void **state)
 	/* Ten days on, from where the pass ended. */
 	pr.before = T0 + 35 * DAY;
 	pr.budget = 0;
-	assert_int_equal(store_ocsp_prune(f->st, &pr, &out, &err), 0);
-	assert_int_equal(out.seen, 10);
-	assert_int_equal(out.removed, 9);
-	assert_false(out.more);
+	prune_expect(f->st, &pr, 10, 9, false, &out);
 	assert_pruned_below(f->st, c, 35);
 }
 
@@ -202,7 +209,6 @@ static void
 test_prune_budget_ends_without_record(void **state)
 {
 	struct th_store *f = *state;
-	struct hsmca_err err = { 0 };
 	struct store_cert c[NCERT];
 	struct store_ocsp_prune pr = { 0 };
 	struct store_ocsp_pruned out;
@@ -211,17 +217,11 @@ test_prune_budget_ends_without_record(void **state)
 	fill(f->st, c);
 	pr.before = T0 + 25 * DAY;
 	pr.budget = 10;
-	assert_int_equal(store_ocsp_prune(f->st, &pr, &out, &err), 0);
-	assert_int_equal(out.seen, 10);
-	assert_int_equal(out.removed, 9);
-	assert_true(out.more);
+	prune_expect(f->st, &pr, 10, 9, true, &out);
 	pos = out.next;
 	pr.after = &pos;
 	pr.budget = 0;
-	assert_int_equal(store_ocsp_prune(f->st, &pr, &out, &err), 0);
-	assert_int_equal(out.seen, 15);
-	assert_int_equal(out.removed, 14);
-	assert_false(out.more);
+	prune_expect(f->st, &pr, 15, 14, false, &out);
 	assert_pruned_below(f->st, c, 25);
 }
 
