@@ -371,6 +371,18 @@ test_restart_mid_order(void **state)
  * A challenge accepted while no worker runs is processing and marked in
  * the store; a restart requeues it and it completes.
  */
+/* Poll `url` until it is no longer pending or processing: valid. */
+static void
+poll_valid(EVP_PKEY *key, const char *kid, const char *url)
+{
+	json_t *done = afx_poll(&F, key, kid, url);
+
+	assert_non_null(done);
+	assert_string_equal(json_string_value(json_object_get(done,
+	    "status")), "valid");
+	json_decref(done);
+}
+
 /*
  * Restart without validation workers, make an account (*kid) and an
  * order for localhost (*ourl, *order) and answer the http-01 challenge
@@ -428,18 +440,14 @@ test_restart_requeues(void **state)
 	EVP_PKEY *acct = t_key("ec:P-256");
 	const char *aurl, *curl;
 	char *kid, *ourl;
-	json_t *order, *done;
+	json_t *order;
 	struct ac_resp r;
 
 	(void)state;
 	http01_processing(acct, &kid, &ourl, &order, &r, &aurl, &curl);
 	F.no_workers = false;
 	assert_int_equal(afx_start(&F), 0);
-	done = afx_poll(&F, acct, kid, aurl);
-	assert_non_null(done);
-	assert_string_equal(json_string_value(json_object_get(done,
-	    "status")), "valid");
-	json_decref(done);
+	poll_valid(acct, kid, aurl);
 	ac_resp_free(&r);
 	json_decref(order);
 	free(ourl);
@@ -459,7 +467,7 @@ test_late_result_expired_authz(void **state)
 	EVP_PKEY *acct = t_key("ec:P-256");
 	const char *aurl, *curl;
 	char *kid, *ourl;
-	json_t *order, *done;
+	json_t *order;
 	struct ac_resp r, z;
 
 	(void)state;
@@ -472,11 +480,7 @@ test_late_result_expired_authz(void **state)
 	    NULL), 0);
 	assert_int_equal(afx_start(&F), 0);
 	/* The requeued validation runs and succeeds... */
-	done = afx_poll(&F, acct, kid, curl);
-	assert_non_null(done);
-	assert_string_equal(json_string_value(json_object_get(done,
-	    "status")), "valid");
-	json_decref(done);
+	poll_valid(acct, kid, curl);
 	/* ...but the authorization stays expired. */
 	assert_int_equal(ac_post(&F.c, acct, kid, aurl, NULL, &z), 0);
 	assert_int_equal(z.status, 200);
@@ -507,7 +511,7 @@ test_challenge_one_write(void **state)
 	char *kid, *ourl, thumb[JWK_THUMBPRINT_LEN + 1], ka[160];
 	const char *aurl, *curl = NULL, *token = NULL;
 	struct store_stats st0, st1;
-	json_t *order, *ch, *done;
+	json_t *order, *ch;
 	struct ac_resp r, r2;
 	const char *st;
 	size_t k;
@@ -541,11 +545,7 @@ test_challenge_one_write(void **state)
 		/* A machine too loaded to validate within the wait: marked
 		 * processing first, then the result. */
 		assert_string_equal(st, "processing");
-		done = afx_poll(&F, acct, kid, aurl);
-		assert_non_null(done);
-		assert_string_equal(json_string_value(json_object_get(done,
-		    "status")), "valid");
-		json_decref(done);
+		poll_valid(acct, kid, aurl);
 	}
 	ac_resp_free(&r2);
 	ac_resp_free(&r);
