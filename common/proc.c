@@ -1,5 +1,6 @@
 /*
- * common/proc.c - keep secrets out of core files; see proc.h.
+ * common/proc.c - keep secrets out of core files, name threads; see
+ * proc.h.
  */
 #include "common/proc.h"
 
@@ -22,4 +23,11 @@ proc_no_dump(struct hsmca_err *err)
 		    "cannot mark the process not dumpable: %s",
 		    strerror(errno));
 	return 0;
+}
+
+/* See proc.h. */
+void
+proc_thread_name(const char *name)
+{
+	(void)prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }

@@ -17,4 +17,11 @@
  */
 int proc_no_dump(struct hsmca_err *err);
 
+/*
+ * Name the calling thread (PR_SET_NAME; the kernel keeps 15 bytes) so
+ * that top -H, ps -L, perf and /proc/PID/task show which of the
+ * daemon's threads is busy.  Best effort: a refusal changes nothing.
+ */
+void proc_thread_name(const char *name);
+
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/proc.h"
 #include "protocol/acme_int.h"
 
 /* Queue challenge `idx` of authorization `authz_id` for a worker. */
@@ -257,6 +258,7 @@ worker(void *arg)
 	struct acme *a = arg;
 	struct acme_job *j;
 
+	proc_thread_name("validate");
 	for (;;) {
 		pthread_mutex_lock(&a->mu);
 		while (a->head == NULL && !a->stopping)

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/proc.h"
 #include "store/store_int.h"
 
 /*
@@ -315,6 +316,7 @@ writer_main(void *arg)
 	uint64_t n;
 	bool committed;
 
+	proc_thread_name("store-writer");
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
 		while (st->head == NULL && !st->stopping)

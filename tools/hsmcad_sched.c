@@ -18,6 +18,7 @@
 
 #include "ca/ca_ocsp.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "store/store_acme.h"
 #include "store/store_ocsp.h"
 
@@ -183,6 +184,7 @@ sched_main(void *arg)
 	struct timespec until;
 	bool stop;
 
+	proc_thread_name("scheduler");
 	for (;;) {
 		run_jobs(s);
 		clock_gettime(CLOCK_MONOTONIC, &until);
