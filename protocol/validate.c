@@ -8,8 +8,8 @@
  * cache shared by all workers is what one context gives and a context
  * per thread would not) used in threaded async mode, because a blocking
  * ub_resolve() has no time limit of its own and validation.timeout_s
- * must bound every call.  Each query waits on a condition variable that
- * the dispatcher thread signals from the ub_process() callback.  The
+ * must bound every call.  Each query waits on its own condition variable
+ * that the dispatcher thread signals from the ub_process() callback.  The
  * OpenSSL client context is shared the same way (SSL_new() on one
  * SSL_CTX is thread-safe; the SSL_CTX is not changed after setup).
  *
@@ -32,6 +32,7 @@
 #include <curl/curl.h>
 #include <unbound.h>
 
+#include "common/proc.h"
 #include "protocol/validate_int.h"
 
 /* See protocol/validate_int.h. */
@@ -54,6 +55,7 @@ dispatch(void *arg)
 	struct validator *v = arg;
 	struct pollfd p[2];
 
+	proc_thread_name("dns-dispatch");
 	p[0].fd = ub_fd(v->ub);
 	p[0].events = POLLIN;
 	p[1].fd = v->wake[0];
@@ -248,7 +250,6 @@ validator_new(const struct hsmca_config *cfg, const char *state_dir,
     struct validator **out, struct hsmca_err *err)
 {
 	struct validator *v;
-	pthread_condattr_t ca;
 	const char *ids;
 	int rc = HSMCA_ENOMEM;
 
@@ -265,10 +266,6 @@ validator_new(const struct hsmca_config *cfg, const char *state_dir,
 	}
 	v->curl_init = true;
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&v->cond, &ca);
-	pthread_condattr_destroy(&ca);
 
 	v->http01_port = (uint16_t)config_get_int(cfg,
 	    "validation.http01_port");
@@ -329,7 +326,6 @@ validator_free(struct validator *v)
 		free(v->caa_ids[i]);
 	free(v->caa_ids);
 	free(v->deny);
-	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	if (v->curl_init)
 		curl_global_cleanup();

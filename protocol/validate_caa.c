@@ -2,6 +2,12 @@
  * protocol/validate_caa.c - the CAA check (RFC 8659 3): find the
  * relevant RRset by climbing from the name toward the root, then let
  * val_caa_decide() (validate_caa_parse.c) judge it.
+ *
+ * The climb asks for several levels at once and reads the answers in
+ * order, from the FQDN up: the outcome is the one a climb of one query
+ * at a time gives (the first level with data, or the first error),
+ * without waiting a round trip per level.  Most names have no CAA at
+ * any level, so every level is asked anyway.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +16,27 @@
 
 #include "protocol/validate_int.h"
 
+/* A name of at most 253 octets has at most 127 labels. */
+#define CAA_MAX_LEVELS	127
+/* Levels in flight at once. */
+#define CAA_WINDOW	8
+
 /* See protocol/validate.h. */
 int
 validate_caa(struct validator *v, const struct validate_ident *ident,
     const char *account_uri, const char *method, struct hsmca_err *err)
 {
+	struct val_query *q[CAA_MAX_LEVELS];
+	const char *lev[CAA_MAX_LEVELS];
 	struct val_caa_want want;
 	struct ub_result *res = NULL;
 	const unsigned char **rd = NULL;
-	size_t *rdlen = NULL, n, i;
+	size_t *rdlen = NULL, n, i, nlev, started;
 	char name[VAL_MAX_NAME];
 	const char *p, *dot;
 	int64_t deadline;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	if (v == NULL || ident == NULL || ident->value == NULL)
 		return hsmca_err_set(err, HSMCA_EINVAL, "malformed",
@@ -53,17 +66,34 @@ validate_caa(struct validator *v, const struct validate_ident *ident,
 	 * is the relevant one.  The climb ends at the TLD: the root zone
 	 * holds no CAA.
 	 */
-	for (p = name;; p = dot + 1) {
-		if ((rc = val_dns_query(v, p, VAL_RR_CAA, deadline, &res,
-		    err)) != 0)
-			return rc;
-		if (res->havedata)
+	nlev = 0;
+	for (p = name; nlev < CAA_MAX_LEVELS; p = dot + 1) {
+		lev[nlev++] = p;
+		if ((dot = strchr(p, '.')) == NULL || dot[1] == '\0')
+			break;
+	}
+	memset(q, 0, sizeof(q));
+	for (i = 0, started = 0; i < nlev; i++) {
+		for (; started < nlev && started < i + CAA_WINDOW; started++)
+			if ((rc = val_query_start(v, lev[started],
+			    VAL_RR_CAA, &q[started], err)) != 0)
+				break;
+		if (rc != 0)
+			break;
+		rc = val_query_finish(v, q[i], lev[i], VAL_RR_CAA, deadline,
+		    &res, err);
+		q[i] = NULL;
+		if (rc != 0 || res->havedata)
 			break;
 		ub_resolve_free(res);
 		res = NULL;
-		if ((dot = strchr(p, '.')) == NULL || dot[1] == '\0')
-			return 0;
 	}
+	/* Levels above the deciding one: their answers do not count. */
+	for (n = 0; n < started; n++)
+		val_query_drop(v, q[n]);
+	if (rc != 0 || res == NULL)
+		return rc;
+	p = lev[i];
 	for (n = 0; res->data[n] != NULL; n++)
 		;
 	rd = calloc(n, sizeof(*rd));

@@ -24,10 +24,14 @@
 /*
  * One query in flight.  Heap-allocated: when the caller gives up at its
  * deadline while libunbound is already delivering the answer, the
- * callback still owns it and frees it.
+ * callback still owns it and frees it.  Each query has its own
+ * condition variable so that an answer wakes only the thread waiting
+ * for it: with one shared between all queries every answer woke every
+ * validation worker waiting on DNS.
  */
-struct query {
+struct val_query {
 	struct validator *v;
+	pthread_cond_t cond;	/* CLOCK_MONOTONIC; under v->lock */
 	int async_id;
 	bool done;		/* the callback ran */
 	bool abandoned;		/* the caller left; the callback frees */
@@ -35,11 +39,18 @@ struct query {
 	struct ub_result *res;
 };
 
+static void
+query_free(struct val_query *q)
+{
+	pthread_cond_destroy(&q->cond);
+	free(q);
+}
+
 /* libunbound callback, on the dispatcher thread. */
 static void
 query_done(void *arg, int uerr, struct ub_result *res)
 {
-	struct query *q = arg;
+	struct val_query *q = arg;
 	struct validator *v = q->v;
 
 	pthread_mutex_lock(&v->lock);
@@ -47,13 +58,13 @@ query_done(void *arg, int uerr, struct ub_result *res)
 		pthread_mutex_unlock(&v->lock);
 		if (res != NULL)
 			ub_resolve_free(res);
-		free(q);
+		query_free(q);
 		return;
 	}
 	q->uerr = uerr;
 	q->res = res;
 	q->done = true;
-	pthread_cond_broadcast(&v->cond);
+	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -69,11 +80,13 @@ rrtype_name(int t)
 	return "?";
 }
 
-static int
-query_start(struct validator *v, const char *name, int rrtype,
-    struct query **out, struct hsmca_err *err)
+/* See protocol/validate_int.h. */
+int
+val_query_start(struct validator *v, const char *name, int rrtype,
+    struct val_query **out, struct hsmca_err *err)
 {
-	struct query *q;
+	struct val_query *q;
+	pthread_condattr_t ca;
 	int urc;
 
 	*out = NULL;
@@ -81,9 +94,13 @@ query_start(struct validator *v, const char *name, int rrtype,
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
 	q->v = v;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if ((urc = ub_resolve_async(v->ub, name, rrtype, VAL_CLASS_IN, q,
 	    query_done, &q->async_id)) != 0) {
-		free(q);
+		query_free(q);
 		return hsmca_err_set(err, HSMCA_EINVAL, "dns",
 		    "cannot look up %s %s: %s", rrtype_name(rrtype), name,
 		    ub_strerror(urc));
@@ -92,13 +109,40 @@ query_start(struct validator *v, const char *name, int rrtype,
 	return 0;
 }
 
+/* See protocol/validate_int.h. */
+void
+val_query_drop(struct validator *v, struct val_query *q)
+{
+	struct ub_result *res = NULL;
+	bool done;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (!(done = q->done))
+		q->abandoned = true;
+	else
+		res = q->res;
+	pthread_mutex_unlock(&v->lock);
+	if (done) {
+		if (res != NULL)
+			ub_resolve_free(res);
+		query_free(q);
+		return;
+	}
+	/* Cancelled: no callback will come, q is ours.  Otherwise the
+	 * answer is being delivered and query_done() frees q. */
+	if (ub_cancel(v->ub, q->async_id) == 0)
+		query_free(q);
+}
+
 /*
  * Wait for `q` until `deadline`.  On return q is freed or handed to the
  * callback; *res is the answer (or NULL) and *uerr libunbound's error.
  * Returns false when the deadline passed first.
  */
 static bool
-query_wait(struct validator *v, struct query *q, int64_t deadline,
+query_wait(struct validator *v, struct val_query *q, int64_t deadline,
     struct ub_result **res, int *uerr)
 {
 	struct timespec ts;
@@ -110,21 +154,17 @@ query_wait(struct validator *v, struct query *q, int64_t deadline,
 	while (!q->done && (now = val_now_ms()) < deadline) {
 		ts.tv_sec = (time_t)(deadline / 1000);
 		ts.tv_nsec = (long)(deadline % 1000) * 1000000;
-		(void)pthread_cond_timedwait(&v->cond, &v->lock, &ts);
+		(void)pthread_cond_timedwait(&q->cond, &v->lock, &ts);
 	}
 	if (q->done) {
 		pthread_mutex_unlock(&v->lock);
 		*res = q->res;
 		*uerr = q->uerr;
-		free(q);
+		query_free(q);
 		return true;
 	}
-	q->abandoned = true;
 	pthread_mutex_unlock(&v->lock);
-	/* Cancelled: no callback will come, q is ours.  Otherwise the
-	 * answer is being delivered and query_done() frees q. */
-	if (ub_cancel(v->ub, q->async_id) == 0)
-		free(q);
+	val_query_drop(v, q);
 	return false;
 }
 
@@ -172,22 +212,34 @@ fail:
 
 /* See protocol/validate_int.h. */
 int
-val_dns_query(struct validator *v, const char *name, int rrtype,
-    int64_t deadline, struct ub_result **out, struct hsmca_err *err)
+val_query_finish(struct validator *v, struct val_query *q, const char *name,
+    int rrtype, int64_t deadline, struct ub_result **out,
+    struct hsmca_err *err)
 {
 	struct ub_result *res;
-	struct query *q;
 	bool ok;
 	int rc, uerr;
 
 	*out = NULL;
-	if ((rc = query_start(v, name, rrtype, &q, err)) != 0)
-		return rc;
 	ok = query_wait(v, q, deadline, &res, &uerr);
 	if ((rc = query_check(name, rrtype, ok, uerr, res, err)) != 0)
 		return rc;
 	*out = res;
 	return 0;
+}
+
+/* See protocol/validate_int.h. */
+int
+val_dns_query(struct validator *v, const char *name, int rrtype,
+    int64_t deadline, struct ub_result **out, struct hsmca_err *err)
+{
+	struct val_query *q;
+	int rc;
+
+	*out = NULL;
+	if ((rc = val_query_start(v, name, rrtype, &q, err)) != 0)
+		return rc;
+	return val_query_finish(v, q, name, rrtype, deadline, out, err);
 }
 
 /* Append the A or AAAA RDATA of `res` to addrs. */
@@ -216,7 +268,7 @@ val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
     struct val_addr *addrs, size_t *n, struct hsmca_err *err)
 {
 	struct ub_result *r4 = NULL, *r6 = NULL;
-	struct query *q4 = NULL, *q6 = NULL;
+	struct val_query *q4 = NULL, *q6 = NULL;
 	struct hsmca_err e4, e6;
 	bool ok4, ok6;
 	int rc, u4, u6, c4, c6;
@@ -225,12 +277,10 @@ val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
 	hsmca_err_clear(&e4);
 	hsmca_err_clear(&e6);
 	/* Both questions at once: one round trip of the deadline each. */
-	if ((rc = query_start(v, name, VAL_RR_A, &q4, err)) != 0)
+	if ((rc = val_query_start(v, name, VAL_RR_A, &q4, err)) != 0)
 		return rc;
-	if ((rc = query_start(v, name, VAL_RR_AAAA, &q6, err)) != 0) {
-		(void)query_wait(v, q4, 0, &r4, &u4);
-		if (r4 != NULL)
-			ub_resolve_free(r4);
+	if ((rc = val_query_start(v, name, VAL_RR_AAAA, &q6, err)) != 0) {
+		val_query_drop(v, q4);
 		return rc;
 	}
 	ok4 = query_wait(v, q4, deadline, &r4, &u4);

@@ -45,14 +45,14 @@ struct validator {
 	 * async mode and wait for each answer with our own deadline (a
 	 * blocking ub_resolve() has no time limit).  The dispatcher thread
 	 * `disp` waits on ub_fd() and runs ub_process(), whose callbacks
-	 * wake the waiting caller through `lock`/`cond`.
+	 * wake the waiting caller through the query's own condition
+	 * variable under `lock` (validate_dns.c).
 	 */
 	struct ub_ctx *ub;
 	pthread_t disp;
 	bool disp_running;
 	int wake[2];			/* pipe: stop the dispatcher */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* CLOCK_MONOTONIC */
 	bool dnssec;			/* a trust anchor was loaded */
 
 	SSL_CTX *tls;			/* tls-alpn-01 client, shared */
@@ -118,6 +118,22 @@ bool val_name_ok(const char *name);
  */
 int val_dns_query(struct validator *v, const char *name, int rrtype,
     int64_t deadline, struct ub_result **out, struct hsmca_err *err);
+
+/*
+ * The same in two steps, for several questions in flight at once:
+ * val_query_start() sends one; val_query_finish() waits for it until
+ * `deadline` and judges the answer as val_dns_query() does;
+ * val_query_drop() gives up on one whose answer is no longer wanted.
+ * finish and drop each consume `q` (the caller's reference); a query
+ * started must meet exactly one of them.
+ */
+struct val_query;
+int val_query_start(struct validator *v, const char *name, int rrtype,
+    struct val_query **q, struct hsmca_err *err);
+int val_query_finish(struct validator *v, struct val_query *q,
+    const char *name, int rrtype, int64_t deadline, struct ub_result **out,
+    struct hsmca_err *err);
+void val_query_drop(struct validator *v, struct val_query *q);
 
 /*
  * The A and AAAA addresses of `name` (both asked at once): up to

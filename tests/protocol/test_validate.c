@@ -1023,6 +1023,11 @@ test_caa_dns(void **state)
 	expect_caa("deep.child.parent.test", false, ACCT, "http-01", "caa",
 	    "for parent.test");
 	expect_caa("ok.parent2.test", false, ACCT, "http-01", NULL, NULL);
+	/* More levels than are asked at once: the climb goes on. */
+	expect_caa("a.b.c.d.e.f.g.h.i.j.child.parent.test", false, ACCT,
+	    "http-01", "caa", "for parent.test");
+	expect_caa("a.b.c.d.e.f.g.h.i.j.ok.parent2.test", false, ACCT,
+	    "http-01", NULL, NULL);
 	/* SERVFAIL (the resolver's answer to Knot's REFUSED) is "dns". */
 	expect_caa("x.outside", false, ACCT, "http-01", "dns", NULL);
 	expect_caa("a test", false, ACCT, "http-01", "rejectedIdentifier",
