@@ -16,8 +16,10 @@
 # run retried at most three times, because Pebble 2.4 can deadlock under
 # concurrent load); then starts `hsmcad --ephemeral` (durable store
 # writes, real http-01 validation through the same DNS server) and runs
-# the generator R times against it.  Prints each run, the medians and
-# the ratio hsmcad/pebble.  Rate limits of hsmcad are switched off:
+# the generator R times against it.  Prints each run (with the CPU time
+# the server, the generator and the DNS server used per order: all
+# three share the machine's cores), the medians and the ratio
+# hsmcad/pebble.  Rate limits of hsmcad are switched off:
 # Pebble has none.  Defaults: 500 orders, concurrency 8, 3 runs.
 # --interleave starts hsmcad first and alternates the runs (Pebble run
 # i, hsmcad run i), so that other load on the machine falls on both.
@@ -128,6 +130,7 @@ bench_dns_start() {
 	    -management "127.0.0.1:$mgmt" -http01 "" -https01 "" \
 	    -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
 	    >"$d/challtestsrv.log" 2>&1 &
+	BENCH_DNS_PID=$!
 	BENCH_PIDS+=($!)
 	if ! bench_wait_for 10 _bench_dns_probe; then
 		echo "bench-acme: pebble-challtestsrv did not answer DNS" >&2
@@ -216,6 +219,15 @@ bench_hsmcad_start() {
 	    head -n1)"
 }
 
+# bench_cpu_ticks PID: user+system CPU the process has used, in clock
+# ticks (all its threads; 0 when it is gone).
+bench_cpu_ticks() {
+	local f
+	f="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)" || { echo 0; return; }
+	set -- $f
+	echo $((${12} + ${13}))
+}
+
 # bench_median VALUES...: the median (mean of the middle two when even).
 bench_median() {
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
@@ -282,11 +294,16 @@ http01="$(bench_free_ports 1)"
 # One generator run is bounded: a wedged server cannot hold the script.
 run_timeout=$((60 + orders / 2))
 
-# run_one LABEL I DIRECTORY BUNDLE: one generator run; prints its line
-# and sets RATE.  Returns 1 (output kept) when the run failed.
+# run_one LABEL I DIRECTORY BUNDLE SERVER_PID: one generator run;
+# prints its line, with the CPU the server and the DNS server used per
+# order, and sets RATE.  Returns 1 (output kept) when the run failed.
+hz="$(getconf CLK_TCK)"
 run_one() {
-	local label="$1" i="$2" dir="$3" bundle="$4" out="$work/$1.$2.out"
+	local label="$1" i="$2" dir="$3" bundle="$4" pid="$5"
+	local out="$work/$1.$2.out" s0 d0
 	RATE=""
+	s0="$(bench_cpu_ticks "$pid")"
+	d0="$(bench_cpu_ticks "$BENCH_DNS_PID")"
 	if ! timeout "$run_timeout" "$hsmca" bench acme \
 	    --directory "$dir" --ca-bundle "$bundle" \
 	    --orders "$orders" --concurrency "$conc" \
@@ -299,6 +316,11 @@ run_one() {
 	    "$(grep '^latency p99' "$out")" "$(grep '^generator cpu' "$out")"
 	printf '               %s\n' "$(grep '^step p50' "$out")" \
 	    "$(grep '^requests' "$out"), $(grep '^poll wait' "$out")"
+	awk -v s="$(($(bench_cpu_ticks "$pid") - s0))" \
+	    -v d="$(($(bench_cpu_ticks "$BENCH_DNS_PID") - d0))" \
+	    -v hz="$hz" -v n="$orders" -v l="$label" 'BEGIN {
+		printf "               %s cpu: %.2f ms/order, DNS server cpu:" \
+		    " %.2f ms/order\n", l, s * 1000 / hz / n, d * 1000 / hz / n }'
 }
 
 # run_failed LABEL I: show why a run failed.
@@ -326,7 +348,8 @@ pebble_run() {
 		rm -rf "$work/pebble"
 		mkdir "$work/pebble"
 		bench_pebble_start "$work/pebble" "$http01"
-		if run_one pebble "$i" "$BENCH_DIRECTORY" "$BENCH_BUNDLE"; then
+		if run_one pebble "$i" "$BENCH_DIRECTORY" "$BENCH_BUNDLE" \
+		    "$BENCH_PEBBLE_PID"; then
 			bench_kill "$BENCH_PEBBLE_PID"
 			break
 		fi
@@ -344,7 +367,8 @@ pebble_run() {
 # One hsmcad for all runs: its store keeps growing, as in service.
 rates_hsmcad=()
 hsmcad_run() {
-	if ! run_one hsmcad "$1" "$hsmcad_dir" "$hsmcad_bundle"; then
+	if ! run_one hsmcad "$1" "$hsmcad_dir" "$hsmcad_bundle" \
+	    "$hsmcad_pid"; then
 		run_failed hsmcad "$1"
 		exit 1
 	fi
@@ -357,6 +381,7 @@ if ((interleave && !pebble_only)); then
 	bench_hsmcad_start "$hsmcad" "$work/hsmcad" "$http01"
 	hsmcad_dir="$BENCH_DIRECTORY"
 	hsmcad_bundle="$BENCH_BUNDLE"
+	hsmcad_pid="$BENCH_HSMCAD_PID"
 	for i in $(seq "$runs"); do
 		pebble_run "$i"
 		hsmcad_run "$i"
@@ -376,6 +401,7 @@ if ((!interleave)); then
 	bench_hsmcad_start "$hsmcad" "$work/hsmcad" "$http01"
 	hsmcad_dir="$BENCH_DIRECTORY"
 	hsmcad_bundle="$BENCH_BUNDLE"
+	hsmcad_pid="$BENCH_HSMCAD_PID"
 	for i in $(seq "$runs"); do
 		hsmcad_run "$i"
 	done
