@@ -176,8 +176,13 @@ plan_add_order(struct plan *p, const struct store_acme_order *o,
 	po->remove = o->account_id == p->account && order_expired(o, b);
 	po->first = p->nzref;
 	po->n = o->nauthz;
-	memcpy(p->zref + p->nzref, o->authz, o->nauthz * sizeof(*p->zref));
-	p->nzref += o->nauthz;
+	/* An order without authorizations has none to copy (and no
+	 * arrays: memcpy of NULL is undefined even for 0 bytes). */
+	if (o->nauthz > 0) {
+		memcpy(p->zref + p->nzref, o->authz,
+		    o->nauthz * sizeof(*p->zref));
+		p->nzref += o->nauthz;
+	}
 	return 0;
 }
 

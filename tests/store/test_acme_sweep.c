@@ -6,7 +6,8 @@
  * authorization a kept order still references (reuse), an order whose
  * authorization outlives it, orders inside the rate-limit window and
  * accounts stay; batches of bounded size and a budget that stops and
- * resumes; retention 0 removes nothing; a valid order goes while its
+ * resumes; retention 0 removes nothing; an order without
+ * authorizations goes; a valid order goes while its
  * certificate record and the issuance counter stay.  A record changed
  * between the plan and its transaction is left (acme_sweep.c is
  * included to reach the plan and batch steps).  Time is an explicit
@@ -210,6 +211,20 @@ acct_fn(struct store_txn *txn, void *arg)
 	return store_acme_account_put(txn, arg, true);
 }
 
+static void
+put_account(struct store *st, uint64_t id)
+{
+	struct store_acme_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.status = 1;
+	snprintf(a.thumb, sizeof(a.thumb), "%s", THUMB);
+	a.jwk = (char *)"{}";
+	a.contact = (char *)"[]";
+	assert_int_equal(store_write(st, acct_fn, &a, NULL), 0);
+}
+
 /*
  * Expired beyond the retention: the order, its authorization, the
  * challenges, the mark, the 'Z' entry and the index entry go.  The
@@ -220,17 +235,11 @@ static void
 test_expired_removed(void **state)
 {
 	struct th_store *f = *state;
-	struct store_acme_account a, *got = NULL;
+	struct store_acme_account *got = NULL;
 	struct store_acme_swept out;
 	int64_t now = 1800000000;
 
-	memset(&a, 0, sizeof(a));
-	a.id = 1;
-	a.status = 1;
-	snprintf(a.thumb, sizeof(a.thumb), "%s", THUMB);
-	a.jwk = (char *)"{}";
-	a.contact = (char *)"[]";
-	assert_int_equal(store_write(f->st, acct_fn, &a, NULL), 0);
+	put_account(f->st, 1);
 	put_simple(f->st, 1, 1, now - RET - 10 * DAY, now - RET - 3 * DAY,
 	    3);
 	put_simple(f->st, 2, 1, now - RET - 7 * DAY, now - RET - 1, 2);
@@ -419,6 +428,23 @@ test_retention_zero(void **state)
 	assert_true(has_order(f->st, 1));
 }
 
+/* An order without authorizations (none in ACME, but a record can say
+ * so) goes like any other. */
+static void
+test_order_without_authz(void **state)
+{
+	struct th_store *f = *state;
+	struct store_acme_swept out;
+
+	put_account(f->st, 1);
+	put_order(f->st, 1, 1, 1000, 2000, NULL, 0);
+	out = sweep(f->st, 2000 + RET + 1, RET, 0);
+	assert_int_equal(out.orders, 1);
+	assert_int_equal(out.removed, 1);
+	assert_false(has_order(f->st, 1));
+	assert_int_equal(th_check_problems(f->st), 0);
+}
+
 /*
  * Orders created inside the orders-per-window limit's window still
  * count: they stay, at the window's boundary on both sides.
@@ -566,6 +592,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batches,
 		    th_store_setup, th_store_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_zero,
+		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(test_order_without_authz,
 		    th_store_setup, th_store_teardown),
 		cmocka_unit_test_setup_teardown(test_rate_window,
 		    th_store_setup, th_store_teardown),
