@@ -128,8 +128,21 @@ int hsmcad_sched_start(struct ca *ca, const struct hsmca_config *cfg,
     const char *publish_dir, const struct hsmcad_job *jobs, size_t njobs,
     unsigned interval_s, struct hsmcad_sched **out, struct hsmca_err *err);
 
-/* Wake the thread, let the job in progress finish, join, free. */
+/*
+ * Wake the thread, let the job in progress finish, join, free.  Also
+ * frees a scheduler made by hsmcad_sched_new().  NULL is fine.
+ */
 void hsmcad_sched_stop(struct hsmcad_sched *s);
+
+/*
+ * The same scheduler without its thread, for tests: each
+ * hsmcad_sched_round() call runs one round (the jobs, the sweep, the
+ * pruning) on the caller's thread at the CA clock's now.
+ */
+int hsmcad_sched_new(struct ca *ca, const struct hsmca_config *cfg,
+    const char *publish_dir, const struct hsmcad_job *jobs, size_t njobs,
+    unsigned interval_s, struct hsmcad_sched **out, struct hsmca_err *err);
+void hsmcad_sched_round(struct hsmcad_sched *s);
 
 /* --- --ephemeral (hsmcad_ephemeral.c) ---------------------------------- */
 

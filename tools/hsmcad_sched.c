@@ -28,7 +28,9 @@
  * round removes about SWEEP_BUDGET objects at most and a backlog goes
  * on at the next round, so the CRL and OCSP jobs are never held up
  * long; within a round, each write transaction holds at most
- * STORE_ACME_SWEEP_BATCH objects, so other writers wait little.
+ * STORE_ACME_SWEEP_BATCH objects, so other writers wait little.  When
+ * the CA clock goes back by more than an interval, the next round is
+ * due at once: a step back must not stop the sweep for its length.
  */
 #define SWEEP_INTERVAL_S 3600
 #define SWEEP_BUDGET 4096
@@ -50,6 +52,7 @@ struct hsmcad_sched {
 	size_t njobs;
 	unsigned interval_s;
 	pthread_t thread;
+	bool running;		/* `thread` was started */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;	/* on CLOCK_MONOTONIC */
 	bool stop;
@@ -85,7 +88,12 @@ sweep_round(struct hsmcad_sched *s, int64_t now)
 	struct hsmca_err err;
 	int rc;
 
-	if (s->retention == 0 || (s->sweep_from == 0 && now < s->sweep_due))
+	if (s->retention == 0)
+		return;
+	/* The CA clock went back: do not wait out the step. */
+	if (s->sweep_due > now + SWEEP_INTERVAL_S)
+		s->sweep_due = now;
+	if (s->sweep_from == 0 && now < s->sweep_due)
 		return;
 	memset(&sw, 0, sizeof(sw));
 	memset(&err, 0, sizeof(err));
@@ -130,12 +138,27 @@ prune_round(struct hsmcad_sched *s, int64_t now)
 	struct hsmca_err err;
 	int rc;
 
-	if (!s->prune || (!s->prune_running && now < s->prune_due))
+	if (!s->prune)
+		return;
+	/* The CA clock went back: do not wait out the step. */
+	if (s->prune_due > now + SWEEP_INTERVAL_S)
+		s->prune_due = now;
+	if (!s->prune_running && now < s->prune_due)
 		return;
 	if (!s->prune_running) {
 		s->prune_before = ca_ocsp_expired_cutoff(s->ca, now);
 		s->prune_running = true;
 		s->pruned = 0;
+		/*
+		 * A cutoff at or before where the last pass ended means the
+		 * clock went back: certificates behind that point are no
+		 * longer long expired and may be signed for again, and a
+		 * pass starting after it would never see them.  So this
+		 * pass starts from the first certificate.
+		 */
+		if (s->have_prune_pos &&
+		    s->prune_pos.not_after >= s->prune_before)
+			s->have_prune_pos = false;
 	}
 	memset(&pr, 0, sizeof(pr));
 	memset(&err, 0, sizeof(err));
@@ -201,16 +224,23 @@ sched_main(void *arg)
 	return NULL;
 }
 
-/* Start the scheduler thread; see hsmcad.h. */
+/* See hsmcad.h. */
+void
+hsmcad_sched_round(struct hsmcad_sched *s)
+{
+	run_jobs(s);
+}
+
+/* See hsmcad.h. */
 int
-hsmcad_sched_start(struct ca *ca, const struct hsmca_config *cfg,
+hsmcad_sched_new(struct ca *ca, const struct hsmca_config *cfg,
     const char *publish_dir, const struct hsmcad_job *jobs, size_t njobs,
     unsigned interval_s, struct hsmcad_sched **out, struct hsmca_err *err)
 {
 	struct hsmcad_sched *s;
 	pthread_condattr_t ca_attr;
-	int rc = HSMCA_EINTERNAL, e;
 
+	*out = NULL;
 	if (strlen(publish_dir) >= PATH_MAX)
 		return hsmca_err_set(err, HSMCA_EINVAL, "config",
 		    "publish.dir: path too long");
@@ -234,14 +264,28 @@ hsmcad_sched_start(struct ca *ca, const struct hsmca_config *cfg,
 	pthread_condattr_setclock(&ca_attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->wake, &ca_attr);
 	pthread_condattr_destroy(&ca_attr);
-	if ((e = pthread_create(&s->thread, NULL, sched_main, s)) != 0) {
-		hsmca_err_set(err, rc, "serverInternal",
-		    "scheduler: cannot start its thread: %s", strerror(e));
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
-		free(s);
+	*out = s;
+	return 0;
+}
+
+/* Start the scheduler thread; see hsmcad.h. */
+int
+hsmcad_sched_start(struct ca *ca, const struct hsmca_config *cfg,
+    const char *publish_dir, const struct hsmcad_job *jobs, size_t njobs,
+    unsigned interval_s, struct hsmcad_sched **out, struct hsmca_err *err)
+{
+	struct hsmcad_sched *s;
+	int rc, e;
+
+	if ((rc = hsmcad_sched_new(ca, cfg, publish_dir, jobs, njobs,
+	    interval_s, &s, err)) != 0)
 		return rc;
+	if ((e = pthread_create(&s->thread, NULL, sched_main, s)) != 0) {
+		hsmcad_sched_stop(s);
+		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
+		    "scheduler: cannot start its thread: %s", strerror(e));
 	}
+	s->running = true;
 	*out = s;
 	return 0;
 }
@@ -252,11 +296,13 @@ hsmcad_sched_stop(struct hsmcad_sched *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stop = true;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
+	if (s->running) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	}
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
