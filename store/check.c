@@ -13,6 +13,7 @@
 
 #include "store/store_acme.h"
 #include "store/store_int.h"
+#include "store/store_ocsp.h"
 #include "store/store_revoke.h"
 
 struct check {
@@ -324,7 +325,8 @@ store_check(struct store *st, FILE *report, size_t *problems,
 	    NULL)) != 0 ||
 	    (rc = walk(&ck, STORE_DB_REVOKED_BY_SHARD, check_revoked,
 	    NULL)) != 0 ||
-	    (rc = store_acme_check(st, r.txn, report, &ck.problems)) != 0) {
+	    (rc = store_acme_check(st, r.txn, report, &ck.problems)) != 0 ||
+	    (rc = store_ocsp_check(st, r.txn, report, &ck.problems)) != 0) {
 		rc = hsmca_err_set(err, rc, "store", "store check: stopped "
 		    "by %s after %zu records", hsmca_code_name(rc), nrec);
 		goto out;

@@ -483,3 +483,82 @@ store_ocsp_prune(struct store *st, const struct store_ocsp_prune *pr,
 	free(b.item);
 	return rc;
 }
+
+/* --- consistency ------------------------------------------------------ */
+
+/* One line for store_check()'s report, counted. */
+static void
+ocsp_problem(FILE *report, size_t *problems, const char *hex,
+    const char *what)
+{
+	(*problems)++;
+	if (report != NULL)
+		fprintf(report, "ocsp %s: %s\n", hex, what);
+}
+
+/* The OCSP part of store_check(); see store_ocsp.h. */
+int
+store_ocsp_check(struct store *st, struct MDB_txn *txn, FILE *report,
+    size_t *problems)
+{
+	struct store_ocsp_cert cert;
+	struct store_ocsp rec;
+	MDB_cursor *cur = NULL;
+	char hex[STORE_HEX_MAX];
+	MDB_val k, v, cv;
+	size_t i, nder;
+	int mrc, grc = 0;
+
+	if ((mrc = mdb_cursor_open(txn, st->dbi[STORE_DB_OCSP], &cur)) != 0)
+		return store_mdb_code(mrc);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		store_hex(k.mv_data, k.mv_size <= STORE_SERIAL_MAX ?
+		    k.mv_size : STORE_SERIAL_MAX, hex, sizeof(hex));
+		if (k.mv_size == 0 || k.mv_size > STORE_SERIAL_MAX) {
+			ocsp_problem(report, problems, hex,
+			    "key is not a serial");
+			continue;
+		}
+		if (ocsp_decode(v.mv_data, v.mv_size, &rec) != 0) {
+			ocsp_problem(report, problems, hex,
+			    "record does not decode");
+			continue;
+		}
+		for (i = 0, nder = 0; i < STORE_OCSP_NVAR; i++)
+			if (rec.der[i] != NULL)
+				nder++;
+		if (nder == 0)
+			ocsp_problem(report, problems, hex,
+			    "record holds no response");
+		if (rec.this_update > rec.next_update)
+			ocsp_problem(report, problems, hex,
+			    "thisUpdate is after nextUpdate");
+		/* Responses are served only while they state the
+		 * certificate's status, and only for a known certificate;
+		 * a stale "good" after a revocation is re-signed, but a
+		 * response for no certificate, or "revoked" for one that
+		 * is not, cannot come from this program. */
+		cv.mv_size = 0;
+		if ((grc = mdb_get(txn, st->dbi[STORE_DB_CERTS], &k,
+		    &cv)) == MDB_NOTFOUND) {
+			ocsp_problem(report, problems, hex,
+			    "no certificate record for this serial");
+			grc = 0;
+			continue;
+		}
+		if (grc != 0)
+			break;
+		if (cert_decode_light(cv.mv_data, cv.mv_size, &cert) != 0)
+			continue;	/* the certificate check reports it */
+		if (rec.status == STORE_CERT_REVOKED &&
+		    cert.status != STORE_CERT_REVOKED)
+			ocsp_problem(report, problems, hex,
+			    "response says revoked, the certificate record "
+			    "does not");
+	}
+	mdb_cursor_close(cur);
+	if (grc != 0)
+		return store_mdb_code(grc);
+	return mrc == MDB_NOTFOUND ? 0 : store_mdb_code(mrc);
+}

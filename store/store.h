@@ -226,9 +226,11 @@ int store_meta_get(struct store *st, const char *name, void **out,
 /*
  * Verify every record decodes and every index entry matches its record
  * both ways (each record is indexed exactly where it should be; each
- * index entry points at a record that says so).  Each problem is written
- * as one line to `report` (may be NULL); *problems counts them.  Returns
- * 0 when the walk completed (whatever it found) or an I/O error.
+ * index entry points at a record that says so), and that stored OCSP
+ * responses belong to certificates (store_ocsp_check()).  Each problem
+ * is written as one line to `report` (may be NULL); *problems counts
+ * them.  Returns 0 when the walk completed (whatever it found) or an
+ * I/O error.
  */
 int store_check(struct store *st, FILE *report, size_t *problems,
     size_t *records, struct hsmca_err *err);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
@@ -136,5 +137,20 @@ struct store_ocsp_pruned {
  */
 int store_ocsp_prune(struct store *st, const struct store_ocsp_prune *pr,
     struct store_ocsp_pruned *out, struct hsmca_err *err);
+
+/* --- consistency ------------------------------------------------------ */
+
+struct MDB_txn;
+
+/*
+ * For store_check(): walk the OCSP records in the snapshot `txn`,
+ * writing one line per problem to `report` (may be NULL) and counting
+ * them in *problems: a key that is not a serial, a record that does
+ * not decode or holds no response, thisUpdate after nextUpdate, no
+ * certificate record for the serial, "revoked" for a certificate that
+ * is not.  Returns 0, or an LMDB failure as an hsmca code.
+ */
+int store_ocsp_check(struct store *st, struct MDB_txn *txn, FILE *report,
+    size_t *problems);
 
 #endif

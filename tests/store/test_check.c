@@ -1,6 +1,8 @@
 /*
  * tests/store/test_check.c - store_check finds exactly the damage done
- * to a store behind its back with raw LMDB calls.
+ * to a store behind its back with raw LMDB calls (or, for OCSP records
+ * the store writes without looking at the certificate, through its
+ * own API).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +16,12 @@
 #include <lmdb.h>
 
 #include "store/store_int.h"
+#include "store/store_ocsp.h"
 #include "tests/store/helpers.h"
 
 #define NRECS 20
+/* Records 0..NOCSP-1 have a stored OCSP response. */
+#define NOCSP 5
 
 static char *names_of[NRECS][2];
 static char name_buf[NRECS][2][32];
@@ -33,15 +38,35 @@ rec(struct store_cert *c, uint32_t i)
 	th_cert(c, i + 1, 1000 + i, i % 3, names_of[i], 2);
 }
 
+/* A "good" response for record i (both variants, 5 bytes each). */
+static void
+ocsp_rec(struct store_ocsp *o)
+{
+	static const unsigned char der[] = { 0x30, 0x03, 0x0a, 0x01, 0x00 };
+
+	memset(o, 0, sizeof(*o));
+	o->status = STORE_CERT_ISSUED;
+	o->revoke_reason = -1;
+	o->this_update = 500;
+	o->next_update = 900;
+	o->der[0] = o->der[1] = der;
+	o->der_len[0] = o->der_len[1] = sizeof(der);
+}
+
 static int
 fill_fn(struct store_txn *txn, void *arg)
 {
 	struct store_cert c;
+	struct store_ocsp o;
 	uint32_t i;
 
 	for (i = 0; i < NRECS; i++) {
 		rec(&c, i);
 		store_cert_put(txn, &c);
+		if (i < NOCSP) {
+			ocsp_rec(&o);
+			store_ocsp_put(txn, c.serial, c.serial_len, &o);
+		}
 	}
 	return store_txn_error(txn);
 }
@@ -195,6 +220,11 @@ enum damage {
 	D_NAME_NOT_LISTED,	/* by_name entry for a name it lacks */
 	D_MALFORMED_EXPIRY,	/* expiry key too short */
 	D_RECORD_DELETED,	/* record 7 gone, its 4 entries dangle */
+	D_OCSP_GARBAGE,		/* record 1's response no longer decodes */
+	D_OCSP_ORPHAN,		/* a response for a serial never issued */
+	D_OCSP_REVOKED,		/* "revoked" for record 2, which is not */
+	D_OCSP_TIMES,		/* record 3's thisUpdate after nextUpdate */
+	D_OCSP_EMPTY,		/* record 4's response holds no DER */
 };
 
 struct damage_case {
@@ -214,13 +244,74 @@ static const struct damage_case damage_cases[] = {
 	    "does not list that name" },
 	{ "malformed expiry key", D_MALFORMED_EXPIRY, 1, NRECS, "malformed" },
 	{ "record deleted", D_RECORD_DELETED, 4, NRECS - 1, "not stored" },
+	{ "ocsp garbage", D_OCSP_GARBAGE, 1, NRECS,
+	    "ocsp 0100000002: record does not decode" },
+	{ "ocsp orphan", D_OCSP_ORPHAN, 1, NRECS,
+	    "ocsp 0199: no certificate record" },
+	{ "ocsp revoked", D_OCSP_REVOKED, 1, NRECS,
+	    "ocsp 0100000003: response says revoked" },
+	{ "ocsp times", D_OCSP_TIMES, 1, NRECS,
+	    "ocsp 0100000004: thisUpdate is after nextUpdate" },
+	{ "ocsp empty", D_OCSP_EMPTY, 1, NRECS,
+	    "ocsp 0100000005: record holds no response" },
 };
+
+struct ocsp_damage {
+	const unsigned char *serial;
+	size_t len;
+	struct store_ocsp o;
+};
+
+static int
+ocsp_damage_fn(struct store_txn *txn, void *arg)
+{
+	struct ocsp_damage *d = arg;
+
+	return store_ocsp_put(txn, d->serial, d->len, &d->o);
+}
+
+/* Write a response for `serial` through the store's own API. */
+static void
+ocsp_put(const char *dir, struct ocsp_damage *d)
+{
+	struct store *st = th_open(dir);
+
+	assert_int_equal(store_write(st, ocsp_damage_fn, d, NULL), 0);
+	store_close(st);
+}
+
+/*
+ * Record 4's response with both DER lengths made 0, through raw LMDB:
+ * the store's own API refuses to write such a record.  The encoding
+ * ends with the two variants, each a 32-bit length and the 5 bytes.
+ */
+static void
+ocsp_empty(struct raw *r, const char *dir)
+{
+	MDB_dbi dbi = raw_open(r, dir, "ocsp");
+	struct store_cert c;
+	unsigned char buf[256];
+	MDB_val k, v;
+
+	rec(&c, 4);
+	k.mv_data = c.serial;
+	k.mv_size = c.serial_len;
+	assert_int_equal(mdb_get(r->txn, dbi, &k, &v), 0);
+	assert_true(v.mv_size >= 18 && v.mv_size <= sizeof(buf));
+	memcpy(buf, v.mv_data, v.mv_size);
+	memset(buf + v.mv_size - 18, 0, 8);
+	v.mv_data = buf;
+	v.mv_size -= 10;
+	assert_int_equal(mdb_put(r->txn, dbi, &k, &v, 0), 0);
+}
 
 static void
 damage(const char *dir, enum damage d)
 {
+	static const unsigned char ghost[] = { 0x01, 0x99 };
 	struct raw r = { 0 };
 	struct store_cert c;
+	struct ocsp_damage od;
 	unsigned char key[STORE_EXPIRY_KEY_MAX], acct[8];
 	size_t klen;
 
@@ -254,6 +345,33 @@ damage(const char *dir, enum damage d)
 	case D_RECORD_DELETED:
 		rec(&c, 7);	/* account 1: expiry, 2 names, account */
 		raw_del(&r, dir, "certs", c.serial, c.serial_len, NULL, 0);
+		break;
+	case D_OCSP_GARBAGE:
+		rec(&c, 1);
+		raw_put(&r, dir, "ocsp", c.serial, c.serial_len, "junk", 4);
+		break;
+	case D_OCSP_ORPHAN:
+		od.serial = ghost;
+		od.len = sizeof(ghost);
+		ocsp_rec(&od.o);
+		ocsp_put(dir, &od);
+		return;
+	case D_OCSP_REVOKED:
+	case D_OCSP_TIMES:
+		rec(&c, d == D_OCSP_REVOKED ? 2 : 3);
+		od.serial = c.serial;
+		od.len = c.serial_len;
+		ocsp_rec(&od.o);
+		if (d == D_OCSP_REVOKED) {
+			od.o.status = STORE_CERT_REVOKED;
+			od.o.revoked_at = 700;
+			od.o.revoke_reason = 1;
+		} else
+			od.o.this_update = od.o.next_update + 1;
+		ocsp_put(dir, &od);
+		return;
+	case D_OCSP_EMPTY:
+		ocsp_empty(&r, dir);
 		break;
 	}
 	raw_close(&r);
