@@ -99,6 +99,11 @@ struct bacme_client {
 	void *jose_hdr;			/* struct curl_slist * */
 	struct bacme_dir dir;
 	EVP_PKEY *key;			/* account key, P-256 */
+	/* A library context with only the null provider (so the default
+	 * one is not loaded into it on first use): certificates parsed in
+	 * it keep their key undecoded (see check_cert()). */
+	OSSL_LIB_CTX *bare;
+	OSSL_PROVIDER *bare_null;
 	char kid[BACME_MAX_URL];	/* account URL; "" before newAccount */
 	char thumbprint[JWK_THUMBPRINT_LEN + 1];
 	char nonce[BACME_MAX_NONCE];	/* "" when none is at hand */

@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <openssl/err.h>
+#include <openssl/provider.h>
 
 #include "tools/bench_acme.h"
 
@@ -392,6 +393,11 @@ bacme_client_init(struct bacme_client *c, const char *directory,
 		return hsmca_err_set(err, HSMCA_EINTERNAL, "io",
 		    "P-256 account key generation failed: %s",
 		    hsmca_openssl_errstr(ebuf, sizeof(ebuf)));
+	if ((c->bare = OSSL_LIB_CTX_new()) == NULL ||
+	    (c->bare_null = OSSL_PROVIDER_load(c->bare, "null")) == NULL)
+		return hsmca_err_set(err, HSMCA_EINTERNAL, "io",
+		    "cannot set up a library context: %s",
+		    hsmca_openssl_errstr(ebuf, sizeof(ebuf)));
 	return jwk_thumbprint(c->key, c->thumbprint, err);
 }
 
@@ -403,9 +409,14 @@ bacme_client_fini(struct bacme_client *c)
 		curl_easy_cleanup(c->curl);
 	curl_slist_free_all(c->jose_hdr);
 	EVP_PKEY_free(c->key);
+	if (c->bare_null != NULL)
+		OSSL_PROVIDER_unload(c->bare_null);
+	OSSL_LIB_CTX_free(c->bare);
 	free(c->resp.body);
 	c->curl = NULL;
 	c->jose_hdr = NULL;
 	c->key = NULL;
+	c->bare = NULL;
+	c->bare_null = NULL;
 	c->resp.body = NULL;
 }
