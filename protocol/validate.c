@@ -1,17 +1,15 @@
 /*
- * protocol/validate.c - the validator: configuration, the shared
- * libunbound context and its dispatcher thread, and one challenge
+ * protocol/validate.c - the validator: configuration and one challenge
  * attempt with its retries.
  *
  * Threads: every validate_* call may run on any thread, several at
- * once.  They share one libunbound context (its API is thread-safe; a
- * cache shared by all workers is what one context gives and a context
- * per thread would not) used in threaded async mode, because a blocking
- * ub_resolve() has no time limit of its own and validation.timeout_s
- * must bound every call.  Each query waits on its own condition variable
- * that the dispatcher thread signals from the ub_process() callback.  The
- * OpenSSL client context is shared the same way (SSL_new() on one
- * SSL_CTX is thread-safe; the SSL_CTX is not changed after setup).
+ * once.  Each thread asks DNS questions through a libunbound context
+ * of its own (validate_resolver.c) in event mode: the thread runs the
+ * context's event loop itself while it waits, with its own deadline (a
+ * blocking ub_resolve() has no time limit, and validation.timeout_s
+ * must bound every call).  The OpenSSL client context is shared
+ * (SSL_new() on one SSL_CTX is thread-safe; the SSL_CTX is not changed
+ * after setup).
  *
  * Caching: libunbound's cache is capped at 0 s (cache-max-ttl and
  * cache-max-negative-ttl) so every attempt sees the zone as it is now -
@@ -21,7 +19,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +27,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <unbound.h>
 
-#include "common/proc.h"
 #include "protocol/validate_int.h"
 
 /* See protocol/validate_int.h. */
@@ -43,38 +38,6 @@ val_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * The dispatcher: run libunbound's callbacks as answers arrive, until
- * validator_free() writes to the wake pipe.
- */
-static void *
-dispatch(void *arg)
-{
-	struct validator *v = arg;
-	struct pollfd p[2];
-
-	proc_thread_name("dns-dispatch");
-	p[0].fd = ub_fd(v->ub);
-	p[0].events = POLLIN;
-	p[1].fd = v->wake[0];
-	p[1].events = POLLIN;
-	for (;;) {
-		p[0].revents = p[1].revents = 0;
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents != 0)
-			break;
-		if (p[0].revents & (POLLERR | POLLNVAL))
-			break;
-		if (p[0].revents & POLLIN)
-			(void)ub_process(v->ub);
-	}
-	return NULL;
 }
 
 /* Split acme.caa_identities into lower-case names without a final dot. */
@@ -163,48 +126,24 @@ bad:
 	    hp);
 }
 
-/* Create and configure the libunbound context. */
+/*
+ * Keep the DNS settings for the per-thread contexts and check them now
+ * by making the calling thread's: a bad resolver address or trust
+ * anchor fails validator_new(), not the first validation.
+ */
 static int
-setup_unbound(struct validator *v, const struct hsmca_config *cfg,
+setup_dns(struct validator *v, const struct hsmca_config *cfg,
     const char *state_dir, struct hsmca_err *err)
 {
 	const char *fwd = config_get(cfg, "validation.dns_resolver");
 	const char *ta = config_get(cfg, "validation.trust_anchor");
-	char addr[INET6_ADDRSTRLEN + 16], path[4096];
-	int rc, urc;
+	struct val_resolver *r;
+	char path[4096];
+	int rc;
 
-	if ((v->ub = ub_ctx_create()) == NULL)
-		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
-		    "ub_ctx_create failed");
-	/* Threads, not a forked process, serve the async queries. */
-	if ((urc = ub_ctx_async(v->ub, 1)) != 0 ||
-	    (urc = ub_ctx_set_option(v->ub, "cache-max-ttl:", "0")) != 0 ||
-	    (urc = ub_ctx_set_option(v->ub, "cache-max-negative-ttl:",
-	    "0")) != 0)
-		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
-		    "libunbound setup: %s", ub_strerror(urc));
-	/* libunbound answers RFC 6761 names itself (NXDOMAIN); "test."
-	 * is meant for test setups (RFC 6761 6.2), whose resolver then
-	 * serves it.  The other special names stay answered locally. */
-	if ((urc = ub_ctx_set_option(v->ub, "local-zone:",
-	    "test. transparent")) != 0)
-		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
-		    "libunbound setup: %s", ub_strerror(urc));
-	(void)ub_ctx_debugout(v->ub, NULL);
-	if (fwd != NULL && fwd[0] != '\0') {
-		if ((rc = resolver_addr(fwd, addr, sizeof(addr), err)) != 0)
-			return rc;
-		/* A resolver on loopback is allowed: it is named by the
-		 * operator (and tests run one there). */
-		if ((urc = ub_ctx_set_option(v->ub, "do-not-query-localhost:",
-		    "no")) != 0 || (urc = ub_ctx_set_fwd(v->ub, addr)) != 0)
-			return hsmca_err_set(err, HSMCA_EINVAL, "config",
-			    "validation.dns_resolver \"%s\": %s", fwd,
-			    ub_strerror(urc));
-	} else if ((urc = ub_ctx_resolvconf(v->ub, NULL)) != 0)
-		return hsmca_err_set(err, HSMCA_EIO, "config",
-		    "validation.dns_resolver is empty and /etc/resolv.conf "
-		    "is unusable: %s", ub_strerror(urc));
+	if (fwd != NULL && fwd[0] != '\0' &&
+	    (rc = resolver_addr(fwd, v->fwd, sizeof(v->fwd), err)) != 0)
+		return rc;
 	if (ta != NULL && ta[0] != '\0') {
 		if (ta[0] == '/' || state_dir == NULL)
 			rc = snprintf(path, sizeof(path), "%s", ta);
@@ -218,13 +157,16 @@ setup_unbound(struct validator *v, const struct hsmca_config *cfg,
 			return hsmca_err_set(err, HSMCA_EINVAL, "config",
 			    "validation.trust_anchor %s: %s", path,
 			    strerror(errno));
-		if ((urc = ub_ctx_add_ta_file(v->ub, path)) != 0)
-			return hsmca_err_set(err, HSMCA_EINVAL, "config",
-			    "validation.trust_anchor %s: %s", path,
-			    ub_strerror(urc));
+		if ((v->ta_path = strdup(path)) == NULL)
+			return hsmca_err_set(err, HSMCA_ENOMEM,
+			    "serverInternal", "out of memory");
 		v->dnssec = true;
 	}
-	return 0;
+	if (pthread_key_create(&v->res_key, NULL) != 0)
+		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
+		    "pthread_key_create failed");
+	v->res_key_made = true;
+	return val_resolver_get(v, &r, err);
 }
 
 /* The shared TLS client context of tls-alpn-01. */
@@ -257,7 +199,6 @@ validator_new(const struct hsmca_config *cfg, const char *state_dir,
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
-	v->wake[0] = v->wake[1] = -1;
 	/* Reference-counted and thread-safe in libcurl >= 7.84. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		free(v);
@@ -280,21 +221,10 @@ validator_new(const struct hsmca_config *cfg, const char *state_dir,
 	if ((rc = val_deny_parse(ids != NULL ? ids : "", &v->deny, &v->ndeny,
 	    err)) != 0)
 		goto out;
-	if ((rc = setup_unbound(v, cfg, state_dir, err)) != 0)
+	if ((rc = setup_dns(v, cfg, state_dir, err)) != 0)
 		goto out;
 	if ((rc = setup_tls(v, err)) != 0)
 		goto out;
-	if (pipe(v->wake) != 0) {
-		rc = hsmca_err_set(err, HSMCA_EIO, "io", "pipe: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if (pthread_create(&v->disp, NULL, dispatch, v) != 0) {
-		rc = hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",
-		    "cannot start the DNS dispatcher thread");
-		goto out;
-	}
-	v->disp_running = true;
 	*out = v;
 	v = NULL;
 	rc = 0;
@@ -311,16 +241,10 @@ validator_free(struct validator *v)
 
 	if (v == NULL)
 		return;
-	if (v->disp_running) {
-		(void)!write(v->wake[1], "x", 1);
-		pthread_join(v->disp, NULL);
-	}
-	if (v->ub != NULL)
-		ub_ctx_delete(v->ub);
-	if (v->wake[0] >= 0)
-		close(v->wake[0]);
-	if (v->wake[1] >= 0)
-		close(v->wake[1]);
+	val_resolvers_free(v);
+	if (v->res_key_made)
+		(void)pthread_key_delete(v->res_key);
+	free(v->ta_path);
 	SSL_CTX_free(v->tls);
 	for (i = 0; i < v->ncaa_ids; i++)
 		free(v->caa_ids[i]);

@@ -11,11 +11,12 @@
  * or the system resolver, with DNSSEC validation when
  * validation.trust_anchor is set.
  *
- * The files behind this header (protocol/validate*.c) share one
- * libunbound context, run asynchronously with a dispatcher thread so
- * that every lookup has a deadline; its cache is disabled (each attempt
- * sees the zone as it is).  libcurl and OpenSSL never resolve names:
- * they connect to the addresses validate_dns.c found.
+ * The files behind this header (protocol/validate*.c) give each
+ * calling thread a libunbound context of its own in event mode, which
+ * the thread drives while it waits, so that every lookup has a
+ * deadline; its cache is disabled (each attempt sees the zone as it
+ * is).  libcurl and OpenSSL never resolve names: they connect to the
+ * addresses validate_dns.c found.
  */
 #ifndef HSMCA_PROTOCOL_VALIDATE_H
 #define HSMCA_PROTOCOL_VALIDATE_H
@@ -48,8 +49,8 @@ struct validate_ident {
  */
 int validator_new(const struct hsmca_config *cfg, const char *state_dir,
     struct validator **out, struct hsmca_err *err);
-/* Stop the dispatcher and free `v` (NULL is a no-op); no validate_*
- * call may be running on it. */
+/* Free `v` with every thread's DNS context (NULL is a no-op); no
+ * validate_* call may be running on it. */
 void validator_free(struct validator *v);
 
 /*

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unbound.h>
-
 #include "protocol/validate_int.h"
 
 /* A name of at most 253 octets has at most 127 labels. */
@@ -29,7 +27,7 @@ validate_caa(struct validator *v, const struct validate_ident *ident,
 	struct val_query *q[CAA_MAX_LEVELS];
 	const char *lev[CAA_MAX_LEVELS];
 	struct val_caa_want want;
-	struct ub_result *res = NULL;
+	struct val_answer *res = NULL;
 	const unsigned char **rd = NULL;
 	size_t *rdlen = NULL, n, i, nlev, started;
 	char name[VAL_MAX_NAME];
@@ -85,7 +83,7 @@ validate_caa(struct validator *v, const struct validate_ident *ident,
 		q[i] = NULL;
 		if (rc != 0 || res->havedata)
 			break;
-		ub_resolve_free(res);
+		val_answer_free(res);
 		res = NULL;
 	}
 	/* Levels above the deciding one: their answers do not count. */
@@ -94,8 +92,7 @@ validate_caa(struct validator *v, const struct validate_ident *ident,
 	if (rc != 0 || res == NULL)
 		return rc;
 	p = lev[i];
-	for (n = 0; res->data[n] != NULL; n++)
-		;
+	n = res->n;
 	rd = calloc(n, sizeof(*rd));
 	rdlen = calloc(n, sizeof(*rdlen));
 	if (rd == NULL || rdlen == NULL) {
@@ -104,13 +101,13 @@ validate_caa(struct validator *v, const struct validate_ident *ident,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		rd[i] = (const unsigned char *)res->data[i];
-		rdlen[i] = (size_t)res->len[i];
+		rd[i] = res->data[i];
+		rdlen[i] = res->len[i];
 	}
 	rc = val_caa_decide(rd, rdlen, n, ident->wildcard, &want, p, err);
 out:
 	free(rd);
 	free(rdlen);
-	ub_resolve_free(res);
+	val_answer_free(res);
 	return rc;
 }

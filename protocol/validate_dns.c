@@ -1,7 +1,8 @@
 /*
- * protocol/validate_dns.c - DNS through the shared libunbound context:
- * one query with a deadline, the addresses of a name, and dns-01
- * (RFC 8555 8.4).
+ * protocol/validate_dns.c - DNS through the calling thread's libunbound
+ * context (validate_resolver.c): one query with a deadline, its answer
+ * taken apart by ldns, the addresses of a name, and dns-01 (RFC 8555
+ * 8.4).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +11,10 @@
 #include <time.h>
 
 #include <arpa/inet.h>
+#include <ldns/ldns.h>
 #include <openssl/evp.h>
 #include <unbound.h>
+#include <unbound-event.h>
 
 #include "protocol/jws.h"
 #include "protocol/validate_int.h"
@@ -22,50 +25,122 @@
 #define RCODE_REFUSED	5
 
 /*
- * One query in flight.  Heap-allocated: when the caller gives up at its
- * deadline while libunbound is already delivering the answer, the
- * callback still owns it and frees it.  Each query has its own
- * condition variable so that an answer wakes only the thread waiting
- * for it: with one shared between all queries every answer woke every
- * validation worker waiting on DNS.
+ * One query in flight, on the resolver of the thread that asked.  All
+ * of it happens on that thread: the callback runs inside
+ * ub_resolve_event() (local data) or inside val_resolver_run().  A
+ * query given up (deadline, or its answer no longer wanted) stays on
+ * the resolver's list, marked abandoned, until its callback or the
+ * resolver's end frees it.
  */
 struct val_query {
-	struct validator *v;
-	pthread_cond_t cond;	/* CLOCK_MONOTONIC; under v->lock */
-	int async_id;
+	struct val_resolver *r;
+	struct val_query *prev, *next;	/* r->queries */
+	int rrtype;
 	bool done;		/* the callback ran */
 	bool abandoned;		/* the caller left; the callback frees */
-	int uerr;
-	struct ub_result *res;
+	int rcode;		/* DNS rcode from the callback */
+	int sec;		/* 0 insecure, 1 bogus, 2 secure */
+	char *why_bogus;
+	struct val_answer *ans;	/* NULL: did not parse (or no memory) */
 };
 
 static void
-query_free(struct val_query *q)
+query_unlink_free(struct val_query *q)
 {
-	pthread_cond_destroy(&q->cond);
+	if (q->prev != NULL)
+		q->prev->next = q->next;
+	else
+		q->r->queries = q->next;
+	if (q->next != NULL)
+		q->next->prev = q->prev;
+	free(q->why_bogus);
+	val_answer_free(q->ans);
 	free(q);
 }
 
-/* libunbound callback, on the dispatcher thread. */
+/* See protocol/validate_int.h. */
+void
+val_answer_free(struct val_answer *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n; i++)
+		free(a->data[i]);
+	free(a->data);
+	free(a->len);
+	free(a);
+}
+
+/* See protocol/validate_int.h. */
+struct val_answer *
+val_answer_parse(const void *packet, size_t len, int rrtype)
+{
+	struct val_answer *a = NULL;
+	ldns_pkt *pkt = NULL;
+	ldns_buffer *buf = NULL;
+	ldns_rr_list *an;
+	ldns_rr *rr;
+	size_t i, cnt, n;
+
+	if (ldns_wire2pkt(&pkt, packet, len) != LDNS_STATUS_OK ||
+	    (buf = ldns_buffer_new(512)) == NULL ||
+	    (a = calloc(1, sizeof(*a))) == NULL)
+		goto fail;
+	an = ldns_pkt_answer(pkt);
+	cnt = an != NULL ? ldns_rr_list_rr_count(an) : 0;
+	if ((a->data = calloc(cnt + 1, sizeof(*a->data))) == NULL ||
+	    (a->len = calloc(cnt + 1, sizeof(*a->len))) == NULL)
+		goto fail;
+	for (i = 0; i < cnt; i++) {
+		rr = ldns_rr_list_rr(an, i);
+		if ((int)ldns_rr_get_type(rr) != rrtype ||
+		    ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+			continue;
+		ldns_buffer_clear(buf);
+		if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
+		    !ldns_buffer_status_ok(buf))
+			goto fail;
+		n = ldns_buffer_position(buf);
+		if ((a->data[a->n] = malloc(n > 0 ? n : 1)) == NULL)
+			goto fail;
+		memcpy(a->data[a->n], ldns_buffer_begin(buf), n);
+		a->len[a->n++] = n;
+	}
+	a->rcode = (int)ldns_pkt_get_rcode(pkt);
+	a->nxdomain = a->rcode == RCODE_NXDOMAIN;
+	a->havedata = a->n > 0;
+	ldns_buffer_free(buf);
+	ldns_pkt_free(pkt);
+	return a;
+fail:
+	val_answer_free(a);
+	ldns_buffer_free(buf);
+	ldns_pkt_free(pkt);
+	return NULL;
+}
+
+/* libunbound callback, on the thread that asked. */
 static void
-query_done(void *arg, int uerr, struct ub_result *res)
+query_done(void *arg, int rcode, void *packet, int len, int sec,
+    char *why_bogus, int was_ratelimited)
 {
 	struct val_query *q = arg;
-	struct validator *v = q->v;
 
-	pthread_mutex_lock(&v->lock);
+	(void)was_ratelimited;
 	if (q->abandoned) {
-		pthread_mutex_unlock(&v->lock);
-		if (res != NULL)
-			ub_resolve_free(res);
-		query_free(q);
+		query_unlink_free(q);
 		return;
 	}
-	q->uerr = uerr;
-	q->res = res;
 	q->done = true;
-	pthread_cond_signal(&q->cond);
-	pthread_mutex_unlock(&v->lock);
+	q->rcode = rcode;
+	q->sec = sec;
+	if (why_bogus != NULL)
+		q->why_bogus = strdup(why_bogus);
+	/* The packet may be read only when rcode is 0. */
+	if (rcode == 0 && packet != NULL && len > 0)
+		q->ans = val_answer_parse(packet, (size_t)len, q->rrtype);
 }
 
 static const char *
@@ -85,22 +160,25 @@ int
 val_query_start(struct validator *v, const char *name, int rrtype,
     struct val_query **out, struct hsmca_err *err)
 {
+	struct val_resolver *r;
 	struct val_query *q;
-	pthread_condattr_t ca;
-	int urc;
+	int rc, urc, id;
 
 	*out = NULL;
+	if ((rc = val_resolver_get(v, &r, err)) != 0)
+		return rc;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return hsmca_err_set(err, HSMCA_ENOMEM, "serverInternal",
 		    "out of memory");
-	q->v = v;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if ((urc = ub_resolve_async(v->ub, name, rrtype, VAL_CLASS_IN, q,
-	    query_done, &q->async_id)) != 0) {
-		query_free(q);
+	q->r = r;
+	q->rrtype = rrtype;
+	q->next = r->queries;
+	if (q->next != NULL)
+		q->next->prev = q;
+	r->queries = q;
+	if ((urc = ub_resolve_event(r->ub, name, rrtype, VAL_CLASS_IN, q,
+	    query_done, &id)) != 0) {
+		query_unlink_free(q);
 		return hsmca_err_set(err, HSMCA_EINVAL, "dns",
 		    "cannot look up %s %s: %s", rrtype_name(rrtype), name,
 		    ub_strerror(urc));
@@ -113,125 +191,93 @@ val_query_start(struct validator *v, const char *name, int rrtype,
 void
 val_query_drop(struct validator *v, struct val_query *q)
 {
-	struct ub_result *res = NULL;
-	bool done;
-
+	(void)v;
 	if (q == NULL)
 		return;
-	pthread_mutex_lock(&v->lock);
-	if (!(done = q->done))
-		q->abandoned = true;
+	if (q->done)
+		query_unlink_free(q);
 	else
-		res = q->res;
-	pthread_mutex_unlock(&v->lock);
-	if (done) {
-		if (res != NULL)
-			ub_resolve_free(res);
-		query_free(q);
-		return;
-	}
-	/* Cancelled: no callback will come, q is ours.  Otherwise the
-	 * answer is being delivered and query_done() frees q. */
-	if (ub_cancel(v->ub, q->async_id) == 0)
-		query_free(q);
+		q->abandoned = true;
 }
 
-/*
- * Wait for `q` until `deadline`.  On return q is freed or handed to the
- * callback; *res is the answer (or NULL) and *uerr libunbound's error.
- * Returns false when the deadline passed first.
- */
-static bool
-query_wait(struct validator *v, struct val_query *q, int64_t deadline,
-    struct ub_result **res, int *uerr)
+/* See protocol/validate_int.h. */
+void
+val_queries_free(struct val_resolver *r)
 {
-	struct timespec ts;
-	int64_t now;
-
-	*res = NULL;
-	*uerr = 0;
-	pthread_mutex_lock(&v->lock);
-	while (!q->done && (now = val_now_ms()) < deadline) {
-		ts.tv_sec = (time_t)(deadline / 1000);
-		ts.tv_nsec = (long)(deadline % 1000) * 1000000;
-		(void)pthread_cond_timedwait(&q->cond, &v->lock, &ts);
-	}
-	if (q->done) {
-		pthread_mutex_unlock(&v->lock);
-		*res = q->res;
-		*uerr = q->uerr;
-		query_free(q);
-		return true;
-	}
-	pthread_mutex_unlock(&v->lock);
-	val_query_drop(v, q);
-	return false;
+	while (r->queries != NULL)
+		query_unlink_free(r->queries);
 }
 
 /*
- * Turn a finished query into 0 (NOERROR or NXDOMAIN) or a "dns" error.
- * Frees `res` on error.
+ * Judge a finished query: 0 and *out (NOERROR or NXDOMAIN), or a "dns"
+ * error.
  */
 static int
-query_check(const char *name, int rrtype, bool ok, int uerr,
-    struct ub_result *res, struct hsmca_err *err)
+query_check(const char *name, int rrtype, const struct val_query *q,
+    struct val_answer **out, struct hsmca_err *err)
 {
 	const char *t = rrtype_name(rrtype);
-	int rc;
 
-	if (!ok)
+	*out = NULL;
+	if (!q->done)
 		return hsmca_err_set(err, HSMCA_EIO, "dns",
 		    "DNS timeout looking up %s for %s", t, name);
-	if (uerr != 0 || res == NULL) {
-		rc = hsmca_err_set(err, HSMCA_EIO, "dns",
-		    "DNS problem looking up %s for %s: %s", t, name,
-		    ub_strerror(uerr));
-		goto fail;
-	}
 	/* With a trust anchor, libunbound classes each answer secure,
 	 * insecure (provably unsigned) or bogus; only bogus is refused,
 	 * as RFC 4035 4.3 has validating resolvers do. */
-	if (res->bogus) {
-		rc = hsmca_err_set(err, HSMCA_EIO, "dns",
+	if (q->sec == 1)
+		return hsmca_err_set(err, HSMCA_EIO, "dns",
 		    "DNSSEC validation failed looking up %s for %s: %s", t,
-		    name, res->why_bogus != NULL ? res->why_bogus : "bogus");
-		goto fail;
-	}
-	if (res->rcode != 0 && res->rcode != RCODE_NXDOMAIN) {
-		rc = hsmca_err_set(err, HSMCA_EIO, "dns",
+		    name, q->why_bogus != NULL ? q->why_bogus : "bogus");
+	if (q->rcode != 0 && q->rcode != RCODE_NXDOMAIN)
+		return hsmca_err_set(err, HSMCA_EIO, "dns",
 		    "DNS problem looking up %s for %s: %s", t, name,
-		    res->rcode == RCODE_SERVFAIL ? "SERVFAIL" :
-		    res->rcode == RCODE_REFUSED ? "REFUSED" : "server error");
-		goto fail;
+		    q->rcode == RCODE_SERVFAIL ? "SERVFAIL" :
+		    q->rcode == RCODE_REFUSED ? "REFUSED" : "server error");
+	if (q->rcode == RCODE_NXDOMAIN) {
+		if ((*out = calloc(1, sizeof(**out))) == NULL)
+			return hsmca_err_set(err, HSMCA_ENOMEM,
+			    "serverInternal", "out of memory");
+		(*out)->rcode = RCODE_NXDOMAIN;
+		(*out)->nxdomain = true;
+		return 0;
 	}
+	if (q->ans == NULL)
+		return hsmca_err_set(err, HSMCA_EIO, "dns",
+		    "DNS problem looking up %s for %s: the answer does not "
+		    "parse", t, name);
+	if (q->ans->rcode != 0 && q->ans->rcode != RCODE_NXDOMAIN)
+		return hsmca_err_set(err, HSMCA_EIO, "dns",
+		    "DNS problem looking up %s for %s: %s", t, name,
+		    q->ans->rcode == RCODE_SERVFAIL ? "SERVFAIL" :
+		    q->ans->rcode == RCODE_REFUSED ? "REFUSED" :
+		    "server error");
 	return 0;
-fail:
-	ub_resolve_free(res);
-	return rc;
 }
 
 /* See protocol/validate_int.h. */
 int
 val_query_finish(struct validator *v, struct val_query *q, const char *name,
-    int rrtype, int64_t deadline, struct ub_result **out,
+    int rrtype, int64_t deadline, struct val_answer **out,
     struct hsmca_err *err)
 {
-	struct ub_result *res;
-	bool ok;
-	int rc, uerr;
+	int rc;
 
 	*out = NULL;
-	ok = query_wait(v, q, deadline, &res, &uerr);
-	if ((rc = query_check(name, rrtype, ok, uerr, res, err)) != 0)
-		return rc;
-	*out = res;
-	return 0;
+	(void)val_resolver_run(q->r, &q->done, deadline);
+	if ((rc = query_check(name, rrtype, q, out, err)) == 0 &&
+	    *out == NULL) {
+		*out = q->ans;
+		q->ans = NULL;
+	}
+	val_query_drop(v, q);
+	return rc;
 }
 
 /* See protocol/validate_int.h. */
 int
 val_dns_query(struct validator *v, const char *name, int rrtype,
-    int64_t deadline, struct ub_result **out, struct hsmca_err *err)
+    int64_t deadline, struct val_answer **out, struct hsmca_err *err)
 {
 	struct val_query *q;
 	int rc;
@@ -244,16 +290,16 @@ val_dns_query(struct validator *v, const char *name, int rrtype,
 
 /* Append the A or AAAA RDATA of `res` to addrs. */
 static void
-take_addrs(const struct ub_result *res, int family, struct val_addr *addrs,
+take_addrs(const struct val_answer *res, int family, struct val_addr *addrs,
     size_t *n)
 {
 	size_t want = family == AF_INET ? 4 : 16;
-	int i;
+	size_t i;
 
 	if (res == NULL || !res->havedata)
 		return;
-	for (i = 0; res->data[i] != NULL && *n < VAL_MAX_ADDRS; i++) {
-		if ((size_t)res->len[i] != want)
+	for (i = 0; i < res->n && *n < VAL_MAX_ADDRS; i++) {
+		if (res->len[i] != want)
 			continue;
 		addrs[*n].family = family;
 		memset(addrs[*n].bytes, 0, sizeof(addrs[*n].bytes));
@@ -267,11 +313,10 @@ int
 val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
     struct val_addr *addrs, size_t *n, struct hsmca_err *err)
 {
-	struct ub_result *r4 = NULL, *r6 = NULL;
+	struct val_answer *r4 = NULL, *r6 = NULL;
 	struct val_query *q4 = NULL, *q6 = NULL;
 	struct hsmca_err e4, e6;
-	bool ok4, ok6;
-	int rc, u4, u6, c4, c6;
+	int rc, c4, c6;
 
 	*n = 0;
 	hsmca_err_clear(&e4);
@@ -283,14 +328,8 @@ val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
 		val_query_drop(v, q4);
 		return rc;
 	}
-	ok4 = query_wait(v, q4, deadline, &r4, &u4);
-	ok6 = query_wait(v, q6, deadline, &r6, &u6);
-	c4 = query_check(name, VAL_RR_A, ok4, u4, r4, &e4);
-	c6 = query_check(name, VAL_RR_AAAA, ok6, u6, r6, &e6);
-	if (c4 != 0)
-		r4 = NULL;
-	if (c6 != 0)
-		r6 = NULL;
+	c4 = val_query_finish(v, q4, name, VAL_RR_A, deadline, &r4, &e4);
+	c6 = val_query_finish(v, q6, name, VAL_RR_AAAA, deadline, &r6, &e6);
 	/* IPv6 first, as most validators try it first. */
 	take_addrs(r6, AF_INET6, addrs, n);
 	take_addrs(r4, AF_INET, addrs, n);
@@ -306,10 +345,8 @@ val_dns_addrs(struct validator *v, const char *name, int64_t deadline,
 	else
 		rc = hsmca_err_set(err, HSMCA_ENOTFOUND, "dns",
 		    "no A or AAAA records found for %s", name);
-	if (r4 != NULL)
-		ub_resolve_free(r4);
-	if (r6 != NULL)
-		ub_resolve_free(r6);
+	val_answer_free(r4);
+	val_answer_free(r6);
 	return rc;
 }
 
@@ -367,9 +404,10 @@ val_dns01(struct validator *v, const struct validate_ident *ident,
 	unsigned char md[32];
 	char want[64], got[512], name[VAL_MAX_NAME + 32];
 	char seen[48] = "";
-	struct ub_result *res = NULL;
+	struct val_answer *res = NULL;
 	unsigned int mdlen;
-	int rc, i, n = 0, nt;
+	size_t i;
+	int rc, n = 0, nt;
 
 	nt = snprintf(name, sizeof(name), "_acme-challenge.%s", ident->value);
 	if (nt < 0 || (size_t)nt >= sizeof(name))
@@ -388,10 +426,9 @@ val_dns01(struct validator *v, const struct validate_ident *ident,
 		    "NXDOMAIN looking up TXT for %s", name);
 		goto out;
 	}
-	for (i = 0; res->havedata && res->data[i] != NULL; i++) {
+	for (i = 0; i < res->n; i++) {
 		n++;
-		if (!txt_join((const unsigned char *)res->data[i],
-		    (size_t)res->len[i], got, sizeof(got)))
+		if (!txt_join(res->data[i], res->len[i], got, sizeof(got)))
 			continue;
 		if (strcmp(got, want) == 0) {
 			rc = 0;
@@ -409,6 +446,6 @@ val_dns01(struct validator *v, const struct validate_ident *ident,
 		    "none of the %d TXT value(s) at %s is the expected "
 		    "digest \"%s\" (first seen: \"%s\")", n, name, want, seen);
 out:
-	ub_resolve_free(res);
+	val_answer_free(res);
 	return rc;
 }

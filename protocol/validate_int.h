@@ -2,8 +2,9 @@
  * protocol/validate_int.h - internals shared by the validate*.c files,
  * their tests and the CAA fuzz target.  Nothing else includes this.
  *
- * Files: validate.c (the validator, retries, dispatch), validate_dns.c
- * (libunbound queries, A/AAAA, dns-01), validate_http.c (http-01),
+ * Files: validate.c (the validator, retries), validate_resolver.c (a
+ * libunbound context per thread), validate_dns.c (queries and their
+ * answers, A/AAAA, dns-01), validate_http.c (http-01),
  * validate_tls.c (sockets with deadlines, tls-alpn-01), validate_caa.c
  * (CAA lookup and policy), validate_caa_parse.c (CAA RDATA and value
  * grammar: untrusted input).
@@ -35,24 +36,28 @@
 #define VAL_RR_CAA	257
 #define VAL_CLASS_IN	1
 
+struct event;
+struct event_base;
 struct ub_ctx;
-struct ub_result;
+struct val_query;
 
 struct validator {
 	/*
-	 * One libunbound context shared by every thread.  libunbound's
-	 * functions are thread-safe on one context; we run it in threaded
-	 * async mode and wait for each answer with our own deadline (a
-	 * blocking ub_resolve() has no time limit).  The dispatcher thread
-	 * `disp` waits on ub_fd() and runs ub_process(), whose callbacks
-	 * wake the waiting caller through the query's own condition
-	 * variable under `lock` (validate_dns.c).
+	 * A libunbound context per thread that asks (validate_resolver.c),
+	 * each on its own libevent base and run by that thread while it
+	 * waits for an answer: no resolver thread, no pipes, no hand-over
+	 * between threads.  With libunbound's cache capped at 0 s nothing
+	 * would be gained by sharing one.  `resolvers` lists them (under
+	 * `lock`) for validator_free(); `res_key` finds the calling
+	 * thread's.  The settings they are made with follow.
 	 */
-	struct ub_ctx *ub;
-	pthread_t disp;
-	bool disp_running;
-	int wake[2];			/* pipe: stop the dispatcher */
+	pthread_key_t res_key;
+	bool res_key_made;
+	struct val_resolver *resolvers;
 	pthread_mutex_t lock;
+	char fwd[80];			/* libunbound's "addr@port"; "":
+					   /etc/resolv.conf */
+	char *ta_path;			/* trust anchor file; NULL: none */
 	bool dnssec;			/* a trust anchor was loaded */
 
 	SSL_CTX *tls;			/* tls-alpn-01 client, shared */
@@ -107,17 +112,73 @@ int64_t val_now_ms(void);
 /* A DNS name fit for a query and a URL (see validate.c). */
 bool val_name_ok(const char *name);
 
+/* --- validate_resolver.c -------------------------------------------- */
+
+/*
+ * One thread's libunbound context.  Owned by its validator (freed by
+ * val_resolvers_free()); only the thread it was made for uses it.
+ */
+struct val_resolver {
+	struct event_base *base;
+	struct ub_ctx *ub;
+	struct event *tick;		/* bounds one wait */
+	struct val_query *queries;	/* in flight (validate_dns.c) */
+	struct val_resolver *next;	/* the validator's list */
+};
+
+/* The calling thread's resolver, made on its first use. */
+int val_resolver_get(struct validator *v, struct val_resolver **out,
+    struct hsmca_err *err);
+
+/*
+ * Run r's event loop on the calling thread until `*done` is true or
+ * `deadline` (val_now_ms() time) passes; true when *done.
+ */
+bool val_resolver_run(struct val_resolver *r, const bool *done,
+    int64_t deadline);
+
+/*
+ * Free every resolver of `v`, with the queries still in flight (see
+ * validate_dns.c).  No thread may be using them.
+ */
+void val_resolvers_free(struct validator *v);
+
 /* --- validate_dns.c ------------------------------------------------- */
+
+/*
+ * One answer: the DNS rcode, and the RDATA (wire form) of the records
+ * of the asked type in the answer section.
+ */
+struct val_answer {
+	int rcode;			/* 0 NOERROR, 3 NXDOMAIN, ... */
+	bool nxdomain;
+	bool havedata;			/* n > 0 */
+	size_t n;
+	unsigned char **data;
+	size_t *len;
+};
+
+void val_answer_free(struct val_answer *a);
+
+/*
+ * The records of type `rrtype` (class IN) in the answer section of the
+ * DNS message `packet` (untrusted: it comes off the wire), taken apart
+ * by ldns; their RDATA copied.  NULL when it does not parse (or out of
+ * memory).
+ */
+struct val_answer *val_answer_parse(const void *packet, size_t len,
+    int rrtype);
 
 /*
  * Ask for (name, rrtype) and wait until `deadline` (val_now_ms() time).
  * On success *out is the answer (NOERROR with or without data, or
  * NXDOMAIN: look at havedata / nxdomain), which the caller frees with
- * ub_resolve_free().  SERVFAIL and other rcodes, a bogus DNSSEC answer
- * and the deadline are errors of type "dns".
+ * val_answer_free().  SERVFAIL and other rcodes, a bogus DNSSEC answer,
+ * an answer that does not parse and the deadline are errors of type
+ * "dns".
  */
 int val_dns_query(struct validator *v, const char *name, int rrtype,
-    int64_t deadline, struct ub_result **out, struct hsmca_err *err);
+    int64_t deadline, struct val_answer **out, struct hsmca_err *err);
 
 /*
  * The same in two steps, for several questions in flight at once:
@@ -125,15 +186,21 @@ int val_dns_query(struct validator *v, const char *name, int rrtype,
  * `deadline` and judges the answer as val_dns_query() does;
  * val_query_drop() gives up on one whose answer is no longer wanted.
  * finish and drop each consume `q` (the caller's reference); a query
- * started must meet exactly one of them.
+ * started must meet exactly one of them, on the thread that started
+ * it.
  */
-struct val_query;
 int val_query_start(struct validator *v, const char *name, int rrtype,
     struct val_query **q, struct hsmca_err *err);
 int val_query_finish(struct validator *v, struct val_query *q,
-    const char *name, int rrtype, int64_t deadline, struct ub_result **out,
-    struct hsmca_err *err);
+    const char *name, int rrtype, int64_t deadline,
+    struct val_answer **out, struct hsmca_err *err);
 void val_query_drop(struct validator *v, struct val_query *q);
+
+/*
+ * For val_resolvers_free(): free the queries of `r` still in flight
+ * (their answers never came or were not wanted).
+ */
+void val_queries_free(struct val_resolver *r);
 
 /*
  * The A and AAAA addresses of `name` (both asked at once): up to

@@ -13,7 +13,7 @@ packages=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc
 	liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev libinih-dev procps
-	libmicrohttpd-dev libcurl4-openssl-dev libunbound-dev libevent-dev libpsl-dev
+	libmicrohttpd-dev libcurl4-openssl-dev libunbound-dev libevent-dev libldns-dev libpsl-dev
 	wrk certbot lego dehydrated uacme acme-tiny pebble knot knot-dnsutils time curl
 )
 
