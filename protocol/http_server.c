@@ -507,8 +507,14 @@ http_server_stop(struct http_server *srv)
 	if (srv == NULL)
 		return;
 	atomic_store(&srv->draining, true);
-	if ((fd = MHD_quiesce_daemon(srv->mhd)) != MHD_INVALID_SOCKET)
-		close(fd);
+	/*
+	 * The listen socket is closed only after MHD_stop_daemon(): each
+	 * pool thread takes it out of its own epoll set on its next turn,
+	 * and a socket already closed there makes libmicrohttpd abort the
+	 * process ("Failed to remove listen FD from epoll set"); a number
+	 * reused by then would be worse.
+	 */
+	fd = MHD_quiesce_daemon(srv->mhd);
 	while (atomic_load(&srv->inflight) != 0 && waited < srv->drain_ms) {
 		nanosleep(&tick, NULL);
 		waited += 5;
@@ -517,5 +523,7 @@ http_server_stop(struct http_server *srv)
 		log_warn("http: stopping with %u request(s) unfinished after "
 		    "%u ms", atomic_load(&srv->inflight), srv->drain_ms);
 	MHD_stop_daemon(srv->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
 	server_free(srv);
 }

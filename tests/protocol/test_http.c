@@ -939,6 +939,32 @@ test_bad_params(void **state)
 	http_server_stop(NULL);
 }
 
+/*
+ * Stop right after start, many times, with many pool threads: each
+ * thread drops the quiesced listen socket from its epoll set on its
+ * own turn, so the socket must stay open until they are stopped (if
+ * it is closed first, libmicrohttpd aborts the process: "Failed to
+ * remove listen FD from epoll set").
+ */
+static void
+test_start_stop(void **state)
+{
+	struct http_server_params p;
+	struct http_server *srv;
+	struct hsmca_err err;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		params_init(&p, NULL);
+		p.threads = 16;
+		hsmca_err_clear(&err);
+		srv = NULL;
+		if (http_server_start(&p, &srv, &err) != 0)
+			fail_msg("start %d: %s", i, err.detail);
+		http_server_stop(srv);
+	}
+}
+
 static void
 test_ipv6(void **state)
 {
@@ -1255,6 +1281,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drain, setup_plain,
 		    teardown),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_start_stop),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_conn_limit),
 		cmocka_unit_test(test_idle_timeout),
