@@ -50,6 +50,7 @@ static const struct problem_type {
 	{ "notFound", 404, false, "Not Found" },
 	{ "methodNotAllowed", 405, false, "Method Not Allowed" },
 	{ "payloadTooLarge", 413, false, "Content Too Large" },
+	{ "serviceUnavailable", 503, false, "Service Unavailable" },
 };
 
 static const struct problem_type internal_type =

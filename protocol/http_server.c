@@ -204,6 +204,29 @@ reply_too_large(struct http_server *srv, struct MHD_Connection *conn,
 }
 
 /*
+ * Reply 503 (Retry-After: 1) to a request that arrived while the
+ * server drains for a stop; the connection closes after it.
+ */
+static enum MHD_Result
+reply_unavailable(struct http_server *srv, struct MHD_Connection *conn,
+    const char *url, unsigned method)
+{
+	struct http_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.srv = srv;
+	req.conn = conn;
+	req.method = method;
+	req.path = url;
+	req.subpath = "";
+	req.body = (const unsigned char *)"";
+	(void)http_reply_header(&req, "Retry-After", "1");
+	http_reply_error(&req, HSMCA_EIO, "serviceUnavailable",
+	    "the server is stopping");
+	return req.queued ? MHD_YES : MHD_NO;
+}
+
+/*
  * Decide on the first call for a request: -1 if the Content-Length is
  * malformed, 0 with *len set if the length is known (0 for no body),
  * 1 if the body is chunked.
@@ -284,6 +307,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		/* First call: the request now counts as in flight until
 		 * on_completed(). */
 		atomic_fetch_add(&srv->inflight, 1);
+		/* Stopping: a new request is answered at once, not run. */
+		if (atomic_load(&srv->draining))
+			return reply_unavailable(srv, conn, url, method);
 		if ((kind = body_length(conn, &len)) < 0)
 			return MHD_NO;
 		/* No body: answer on the next call.  Queuing a reply now,
@@ -424,7 +450,7 @@ http_server_start(const struct http_server_params *p,
 	atomic_init(&srv->inflight, 0);
 	atomic_init(&srv->draining, false);
 
-	/* MHD_USE_ITC lets http_server_stop() quiesce the listen socket. */
+	/* MHD_USE_ITC: MHD_stop_daemon() wakes the pool threads. */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -493,28 +519,27 @@ http_server_port(const struct http_server *srv)
 }
 
 /*
- * Quiesce, wait for requests in flight (bounded), then stop.  Idle
+ * Drain, wait for requests in flight (bounded), then stop.  Idle
  * keep-alive connections are not waited for: MHD_stop_daemon() closes
  * them.
+ *
+ * The listen socket stays open until MHD_stop_daemon(); requests that
+ * come in meanwhile get 503 at once (on_request()).
+ * MHD_quiesce_daemon() is not used: with epoll and a thread pool it
+ * takes the socket out of every thread's epoll set from this thread
+ * while each thread may be doing the same, and libmicrohttpd 0.9.75
+ * aborts the process when it loses that race ("Failed to remove
+ * listen FD from epoll set").
  */
 void
 http_server_stop(struct http_server *srv)
 {
 	struct timespec tick = { 0, 5 * 1000 * 1000 };
 	unsigned waited = 0;
-	MHD_socket fd;
 
 	if (srv == NULL)
 		return;
 	atomic_store(&srv->draining, true);
-	/*
-	 * The listen socket is closed only after MHD_stop_daemon(): each
-	 * pool thread takes it out of its own epoll set on its next turn,
-	 * and a socket already closed there makes libmicrohttpd abort the
-	 * process ("Failed to remove listen FD from epoll set"); a number
-	 * reused by then would be worse.
-	 */
-	fd = MHD_quiesce_daemon(srv->mhd);
 	while (atomic_load(&srv->inflight) != 0 && waited < srv->drain_ms) {
 		nanosleep(&tick, NULL);
 		waited += 5;
@@ -523,7 +548,5 @@ http_server_stop(struct http_server *srv)
 		log_warn("http: stopping with %u request(s) unfinished after "
 		    "%u ms", atomic_load(&srv->inflight), srv->drain_ms);
 	MHD_stop_daemon(srv->mhd);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
 	server_free(srv);
 }
