@@ -184,32 +184,14 @@ dispatch(struct http_server *srv, struct MHD_Connection *conn,
 	return req.queued ? MHD_YES : MHD_NO;
 }
 
-/* Reply 413 without entering any handler. */
-static enum MHD_Result
-reply_too_large(struct http_server *srv, struct MHD_Connection *conn,
-    const char *url, unsigned method)
-{
-	struct http_req req;
-
-	memset(&req, 0, sizeof(req));
-	req.srv = srv;
-	req.conn = conn;
-	req.method = method;
-	req.path = url;
-	req.subpath = "";
-	req.body = (const unsigned char *)"";
-	http_reply_error(&req, HSMCA_EINVAL, "payloadTooLarge",
-	    "request body exceeds %zu bytes", srv->max_body);
-	return req.queued ? MHD_YES : MHD_NO;
-}
-
 /*
- * Reply 503 (Retry-After: 1) to a request that arrived while the
- * server drains for a stop; the connection closes after it.
+ * A request answered without entering any handler: 413 for a body
+ * over the limit, 503 (with Retry-After: 1) while the server drains
+ * for a stop.  MHD closes the connection after either.
  */
 static enum MHD_Result
-reply_unavailable(struct http_server *srv, struct MHD_Connection *conn,
-    const char *url, unsigned method)
+reply_early(struct http_server *srv, struct MHD_Connection *conn,
+    const char *url, unsigned method, bool stopping)
 {
 	struct http_req req;
 
@@ -220,9 +202,13 @@ reply_unavailable(struct http_server *srv, struct MHD_Connection *conn,
 	req.path = url;
 	req.subpath = "";
 	req.body = (const unsigned char *)"";
-	(void)http_reply_header(&req, "Retry-After", "1");
-	http_reply_error(&req, HSMCA_EIO, "serviceUnavailable",
-	    "the server is stopping");
+	if (stopping) {
+		(void)http_reply_header(&req, "Retry-After", "1");
+		http_reply_error(&req, HSMCA_EIO, "serviceUnavailable",
+		    "the server is stopping");
+	} else
+		http_reply_error(&req, HSMCA_EINVAL, "payloadTooLarge",
+		    "request body exceeds %zu bytes", srv->max_body);
 	return req.queued ? MHD_YES : MHD_NO;
 }
 
@@ -309,7 +295,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		atomic_fetch_add(&srv->inflight, 1);
 		/* Stopping: a new request is answered at once, not run. */
 		if (atomic_load(&srv->draining))
-			return reply_unavailable(srv, conn, url, method);
+			return reply_early(srv, conn, url, method, true);
 		if ((kind = body_length(conn, &len)) < 0)
 			return MHD_NO;
 		/* No body: answer on the next call.  Queuing a reply now,
@@ -323,7 +309,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		/* Refuse before the body is read: MHD then skips it and
 		 * closes the connection after the reply. */
 		if (kind == 0 && len > srv->max_body)
-			return reply_too_large(srv, conn, url, method);
+			return reply_early(srv, conn, url, method, false);
 		if ((up = calloc(1, sizeof(*up))) == NULL)
 			return MHD_NO;
 		if (kind == 0) {
@@ -346,7 +332,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (up->too_big)
-		return reply_too_large(srv, conn, url, method);
+		return reply_early(srv, conn, url, method, false);
 	return dispatch(srv, conn, url, method, up->buf, up->len);
 }
 
