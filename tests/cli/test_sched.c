@@ -89,29 +89,9 @@ teardown(void **state)
 /* --- ACME objects ----------------------------------------------------- */
 
 static int
-acct_fn(struct store_txn *txn, void *arg)
-{
-	return store_acme_account_put(txn, arg, true);
-}
-
-static int
 order_fn(struct store_txn *txn, void *arg)
 {
 	return store_acme_order_put(txn, arg, true);
-}
-
-static void
-put_account(struct store *st, uint64_t id)
-{
-	struct store_acme_account a;
-
-	memset(&a, 0, sizeof(a));
-	a.id = id;
-	a.status = 1;
-	memset(a.thumb, 'A', STORE_ACME_THUMB_LEN);
-	a.jwk = (char *)"{}";
-	a.contact = (char *)"[]";
-	assert_int_equal(store_write(st, acct_fn, &a, NULL), 0);
 }
 
 /* An order of account 1 without authorizations, expiring at `expires`. */
@@ -142,27 +122,11 @@ has_order(struct store *st, uint64_t id)
 
 /* --- OCSP records ----------------------------------------------------- */
 
-static int
-ocsp_fn(struct store_txn *txn, void *arg)
-{
-	static const unsigned char der[] = { 0x30, 0x03, 0x0a, 0x01, 0x00 };
-	const struct store_cert *c = arg;
-	struct store_ocsp rec;
-
-	memset(&rec, 0, sizeof(rec));
-	rec.status = STORE_CERT_ISSUED;
-	rec.revoke_reason = -1;
-	rec.this_update = c->not_after - DAY;
-	rec.next_update = c->not_after + 3 * DAY;
-	rec.der[0] = rec.der[1] = der;
-	rec.der_len[0] = rec.der_len[1] = sizeof(der);
-	return store_ocsp_put(txn, c->serial, c->serial_len, &rec);
-}
-
 static void
 put_ocsp(struct store *st, const struct store_cert *c)
 {
-	assert_int_equal(store_write(st, ocsp_fn, (void *)c, NULL), 0);
+	th_ocsp_put(st, c->serial, c->serial_len, c->not_after - DAY,
+	    c->not_after + 3 * DAY);
 }
 
 static bool
@@ -183,7 +147,7 @@ test_sweep_clock_back(void **state)
 {
 	struct env *e = *state;
 
-	put_account(e->st, 1);
+	th_acme_account(e->st, 1);
 	put_order(e->st, 1, e->t0 - KEEP - DAY);
 	hsmcad_sched_round(e->s);
 	assert_false(has_order(e->st, 1));

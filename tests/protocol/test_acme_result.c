@@ -15,49 +15,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "protocol/acme_validate.c"
-#include "tests/ca/tutil.h"
+#include "tests/store/helpers.h"
 
 #define NOW ((int64_t)1800000000)
 #define ACCT 7
 #define NAME "www.example"
-
-struct env {
-	char dir[PATH_MAX];
-	struct store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	struct hsmca_err err = { 0 };
-
-	assert_non_null(e);
-	t_tmpdir(e->dir, sizeof(e->dir));
-	if (store_open(e->dir, NULL, &e->st, &err) != 0) {
-		fprintf(stderr, "store_open: %s\n", err.detail);
-		return -1;
-	}
-	*state = e;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct env *e = *state;
-
-	store_close(e->st);
-	t_rmtree(e->dir);
-	free(e);
-	return 0;
-}
 
 struct zput {
 	uint64_t id;
@@ -138,34 +105,17 @@ get(struct store *st, uint64_t id)
 	return z;
 }
 
-static int
-count_mark(uint64_t authz, unsigned idx, void *arg)
-{
-	(void)authz;
-	(void)idx;
-	(*(size_t *)arg)++;
-	return 0;
-}
-
-static size_t
-marks(struct store *st)
-{
-	size_t n = 0;
-
-	assert_int_equal(store_acme_queue_list(st, count_mark, &n, NULL), 0);
-	return n;
-}
 
 /* The result that makes the authorization valid indexes it. */
 static void
 test_valid_indexes(void **state)
 {
-	struct env *e = *state;
+	struct th_store *e = *state;
 	struct store_acme_authz *z;
 
 	put_authz(e->st, 1, ACME_ST_PENDING, ACME_ST_PROCESSING,
 	    ACME_ST_PENDING, false);
-	assert_int_equal(marks(e->st), 1);
+	assert_int_equal(th_acme_marks(e->st), 1);
 	result(e->st, 1, 0, NULL);
 	z = get(e->st, 1);
 	assert_int_equal(z->status, ACME_ST_VALID);
@@ -173,7 +123,7 @@ test_valid_indexes(void **state)
 	assert_int_equal(z->chall[0].validated_at, NOW);
 	store_acme_authz_free(z);
 	assert_int_equal(valid_of(e->st), 1);
-	assert_int_equal(marks(e->st), 0);
+	assert_int_equal(th_acme_marks(e->st), 0);
 }
 
 /*
@@ -185,7 +135,7 @@ test_valid_indexes(void **state)
 static void
 test_late_result_keeps_entry(void **state)
 {
-	struct env *e = *state;
+	struct th_store *e = *state;
 	struct store_acme_authz *z;
 
 	put_authz(e->st, 1, ACME_ST_VALID, ACME_ST_VALID, ACME_ST_PROCESSING,
@@ -199,7 +149,7 @@ test_late_result_keeps_entry(void **state)
 	assert_int_equal(z->chall[1].status, ACME_ST_VALID);
 	store_acme_authz_free(z);
 	assert_int_equal(valid_of(e->st), 2);
-	assert_int_equal(marks(e->st), 0);
+	assert_int_equal(th_acme_marks(e->st), 0);
 
 	/* A late failure does not turn the valid authorization invalid. */
 	put_authz(e->st, 3, ACME_ST_VALID, ACME_ST_VALID, ACME_ST_PROCESSING,
@@ -217,7 +167,7 @@ test_late_result_keeps_entry(void **state)
 static void
 test_failure(void **state)
 {
-	struct env *e = *state;
+	struct th_store *e = *state;
 	struct store_acme_authz *z;
 
 	put_authz(e->st, 1, ACME_ST_PENDING, ACME_ST_PROCESSING,
@@ -229,20 +179,20 @@ test_failure(void **state)
 	assert_non_null(strstr(z->chall[0].error, "error:dns"));
 	store_acme_authz_free(z);
 	assert_int_equal(valid_of(e->st), 0);
-	assert_int_equal(marks(e->st), 0);
+	assert_int_equal(th_acme_marks(e->st), 0);
 }
 
 /* Authorization gone: its mark goes, nothing else is written. */
 static void
 test_gone(void **state)
 {
-	struct env *e = *state;
+	struct th_store *e = *state;
 	struct store_acme_authz *z = NULL;
 
 	put_authz(e->st, 1, ACME_ST_PENDING, ACME_ST_PROCESSING,
 	    ACME_ST_PENDING, false);
 	result(e->st, 9, 0, NULL);
-	assert_int_equal(marks(e->st), 1);
+	assert_int_equal(th_acme_marks(e->st), 1);
 	assert_int_not_equal(store_acme_authz_get(e->st, 9, &z, NULL), 0);
 	assert_int_equal(valid_of(e->st), 0);
 }
@@ -251,14 +201,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_valid_indexes, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_valid_indexes,
+		    th_store_setup, th_store_teardown),
 		cmocka_unit_test_setup_teardown(test_late_result_keeps_entry,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failure, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
+		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(test_failure,
+		    th_store_setup, th_store_teardown),
+		cmocka_unit_test_setup_teardown(test_gone,
+		    th_store_setup, th_store_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, th_cleanup);
 }

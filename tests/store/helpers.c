@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "store/store_acme.h"
 #include "store/store_ocsp.h"
 #include "store/store_revoke.h"
 #include "tests/store/helpers.h"
@@ -227,4 +228,78 @@ th_ocsp_stored(struct store *st, const unsigned char *serial, size_t len)
 	assert_int_equal(store_ocsp_view(st, serial, len, ocsp_have_cb, &have,
 	    &err), 0);
 	return have;
+}
+
+struct ocsp_put {
+	const unsigned char *serial;
+	size_t len;
+	int64_t this_update, next_update;
+};
+
+static int
+ocsp_put_fn(struct store_txn *txn, void *arg)
+{
+	static const unsigned char der[] = { 0x30, 0x03, 0x0a, 0x01, 0x00 };
+	const struct ocsp_put *p = arg;
+	struct store_ocsp rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.status = STORE_CERT_ISSUED;
+	rec.revoke_reason = -1;
+	rec.this_update = p->this_update;
+	rec.next_update = p->next_update;
+	rec.der[0] = rec.der[1] = der;
+	rec.der_len[0] = rec.der_len[1] = sizeof(der);
+	return store_ocsp_put(txn, p->serial, p->len, &rec);
+}
+
+/* See helpers.h. */
+void
+th_ocsp_put(struct store *st, const unsigned char *serial, size_t len,
+    int64_t this_update, int64_t next_update)
+{
+	struct ocsp_put p = { serial, len, this_update, next_update };
+	struct hsmca_err err = { 0 };
+
+	assert_int_equal(store_write(st, ocsp_put_fn, &p, &err), 0);
+}
+
+static int
+acme_account_fn(struct store_txn *txn, void *arg)
+{
+	return store_acme_account_put(txn, arg, true);
+}
+
+/* See helpers.h. */
+void
+th_acme_account(struct store *st, uint64_t id)
+{
+	struct store_acme_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.status = 1;
+	memset(a.thumb, 'A', STORE_ACME_THUMB_LEN);
+	a.jwk = (char *)"{}";
+	a.contact = (char *)"[]";
+	assert_int_equal(store_write(st, acme_account_fn, &a, NULL), 0);
+}
+
+static int
+count_mark(uint64_t authz, unsigned idx, void *arg)
+{
+	(void)authz;
+	(void)idx;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* See helpers.h. */
+size_t
+th_acme_marks(struct store *st)
+{
+	size_t n = 0;
+
+	assert_int_equal(store_acme_queue_list(st, count_mark, &n, NULL), 0);
+	return n;
 }

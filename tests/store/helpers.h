@@ -64,6 +64,19 @@ bool th_ocsp_stored(struct store *st, const unsigned char *serial,
     size_t len);
 
 /*
+ * Write an OCSP record for `serial`: status good, the given times, a
+ * small DER blob for both variants.  Fails the test on error.
+ */
+void th_ocsp_put(struct store *st, const unsigned char *serial, size_t len,
+    int64_t this_update, int64_t next_update);
+
+/* Write ACME account `id`: valid, a fixed thumbprint, no contact. */
+void th_acme_account(struct store *st, uint64_t id);
+
+/* The number of validation marks ('V' entries) in the store. */
+size_t th_acme_marks(struct store *st);
+
+/*
  * The number of problems store_check() (`hsmca db check`) finds, each
  * written to stderr; a walk that fails fails the test.
  */

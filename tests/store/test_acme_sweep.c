@@ -28,7 +28,6 @@
 
 #define DAY 86400
 #define RET (30 * DAY)
-#define THUMB "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 /* The 'Z' identifier key of authorization `id` in these tests. */
 static void
@@ -166,23 +165,6 @@ has_valid(struct store *st, uint64_t account, uint64_t id)
 	    got == id;
 }
 
-static int
-count_mark(uint64_t authz, unsigned idx, void *arg)
-{
-	(void)authz;
-	(void)idx;
-	++*(size_t *)arg;
-	return 0;
-}
-
-static size_t
-marks(struct store *st)
-{
-	size_t n = 0;
-
-	assert_int_equal(store_acme_queue_list(st, count_mark, &n, NULL), 0);
-	return n;
-}
 
 static size_t
 orders_of(struct store *st, uint64_t account)
@@ -205,26 +187,6 @@ sweep(struct store *st, int64_t now, int64_t retention, size_t batch)
 	return out;
 }
 
-static int
-acct_fn(struct store_txn *txn, void *arg)
-{
-	return store_acme_account_put(txn, arg, true);
-}
-
-static void
-put_account(struct store *st, uint64_t id)
-{
-	struct store_acme_account a;
-
-	memset(&a, 0, sizeof(a));
-	a.id = id;
-	a.status = 1;
-	snprintf(a.thumb, sizeof(a.thumb), "%s", THUMB);
-	a.jwk = (char *)"{}";
-	a.contact = (char *)"[]";
-	assert_int_equal(store_write(st, acct_fn, &a, NULL), 0);
-}
-
 /*
  * Expired beyond the retention: the order, its authorization, the
  * challenges, the mark, the 'Z' entry and the index entry go.  The
@@ -239,14 +201,14 @@ test_expired_removed(void **state)
 	struct store_acme_swept out;
 	int64_t now = 1800000000;
 
-	put_account(f->st, 1);
+	th_acme_account(f->st, 1);
 	put_simple(f->st, 1, 1, now - RET - 10 * DAY, now - RET - 3 * DAY,
 	    3);
 	put_simple(f->st, 2, 1, now - RET - 7 * DAY, now - RET - 1, 2);
 	put_simple(f->st, 3, 1, now - RET - 7 * DAY, now - RET, 3);
 	put_simple(f->st, 4, 1, now - DAY, now + 6 * DAY, 3);
 	put_simple(f->st, 5, 2, now - 8 * DAY, now - DAY, 1);
-	assert_int_equal(marks(f->st), 5);
+	assert_int_equal(th_acme_marks(f->st), 5);
 	assert_int_equal(th_check_problems(f->st), 0);
 
 	out = sweep(f->st, now, RET, 0);
@@ -267,7 +229,7 @@ test_expired_removed(void **state)
 	assert_true(has_order(f->st, 5));
 	assert_int_equal(orders_of(f->st, 1), 2);
 	assert_int_equal(orders_of(f->st, 2), 1);
-	assert_int_equal(marks(f->st), 3);
+	assert_int_equal(th_acme_marks(f->st), 3);
 	assert_int_equal(store_acme_account_get(f->st, 1, &got, NULL), 0);
 	store_acme_account_free(got);
 	assert_int_equal(th_check_problems(f->st), 0);
@@ -331,7 +293,7 @@ test_shared_authz_kept(void **state)
 	assert_false(has_authz(f->st, 21));
 	assert_false(has_valid(f->st, 1, 21));
 	assert_false(has_authz(f->st, 22));
-	assert_int_equal(marks(f->st), 0);
+	assert_int_equal(th_acme_marks(f->st), 0);
 	assert_int_equal(orders_of(f->st, 1), 0);
 	assert_int_equal(th_check_problems(f->st), 0);
 }
@@ -436,7 +398,7 @@ test_order_without_authz(void **state)
 	struct th_store *f = *state;
 	struct store_acme_swept out;
 
-	put_account(f->st, 1);
+	th_acme_account(f->st, 1);
 	put_order(f->st, 1, 1, 1000, 2000, NULL, 0);
 	out = sweep(f->st, 2000 + RET + 1, RET, 0);
 	assert_int_equal(out.orders, 1);

@@ -26,36 +26,10 @@
 #define T0 ((int64_t)1700000000)
 #define NCERT 40
 
-struct oput {
-	const unsigned char *serial;
-	size_t len;
-};
-
-/* Write function: a small two-variant record for one serial. */
-static int
-oput_fn(struct store_txn *txn, void *arg)
-{
-	static const unsigned char der[] = { 0x30, 0x03, 0x0a, 0x01, 0x00 };
-	const struct oput *p = arg;
-	struct store_ocsp rec;
-
-	memset(&rec, 0, sizeof(rec));
-	rec.status = STORE_CERT_ISSUED;
-	rec.revoke_reason = -1;
-	rec.this_update = T0;
-	rec.next_update = T0 + 4 * DAY;
-	rec.der[0] = rec.der[1] = der;
-	rec.der_len[0] = rec.der_len[1] = sizeof(der);
-	return store_ocsp_put(txn, p->serial, p->len, &rec);
-}
-
 static void
 put_ocsp(struct store *st, const unsigned char *serial, size_t len)
 {
-	struct hsmca_err err = { 0 };
-	struct oput p = { serial, len };
-
-	assert_int_equal(store_write(st, oput_fn, &p, &err), 0);
+	th_ocsp_put(st, serial, len, T0, T0 + 4 * DAY);
 }
 
 /*
