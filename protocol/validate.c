@@ -160,7 +160,6 @@ setup_dns(struct validator *v, const struct hsmca_config *cfg,
 		if ((v->ta_path = strdup(path)) == NULL)
 			return hsmca_err_set(err, HSMCA_ENOMEM,
 			    "serverInternal", "out of memory");
-		v->dnssec = true;
 	}
 	if (pthread_key_create(&v->res_key, NULL) != 0)
 		return hsmca_err_set(err, HSMCA_EINTERNAL, "serverInternal",

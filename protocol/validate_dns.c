@@ -4,7 +4,6 @@
  * taken apart by ldns, the addresses of a name, and dns-01 (RFC 8555
  * 8.4).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +216,7 @@ query_check(const char *name, int rrtype, const struct val_query *q,
     struct val_answer **out, struct hsmca_err *err)
 {
 	const char *t = rrtype_name(rrtype);
+	int rcode;
 
 	*out = NULL;
 	if (!q->done)
@@ -229,29 +229,26 @@ query_check(const char *name, int rrtype, const struct val_query *q,
 		return hsmca_err_set(err, HSMCA_EIO, "dns",
 		    "DNSSEC validation failed looking up %s for %s: %s", t,
 		    name, q->why_bogus != NULL ? q->why_bogus : "bogus");
-	if (q->rcode != 0 && q->rcode != RCODE_NXDOMAIN)
+	/* libunbound's rcode, or the answer's when that is 0 (the
+	 * message may be read only then). */
+	if (q->rcode == 0 && q->ans == NULL)
+		return hsmca_err_set(err, HSMCA_EIO, "dns",
+		    "DNS problem looking up %s for %s: the answer does not "
+		    "parse", t, name);
+	rcode = q->rcode != 0 ? q->rcode : q->ans->rcode;
+	if (rcode != 0 && rcode != RCODE_NXDOMAIN)
 		return hsmca_err_set(err, HSMCA_EIO, "dns",
 		    "DNS problem looking up %s for %s: %s", t, name,
-		    q->rcode == RCODE_SERVFAIL ? "SERVFAIL" :
-		    q->rcode == RCODE_REFUSED ? "REFUSED" : "server error");
-	if (q->rcode == RCODE_NXDOMAIN) {
+		    rcode == RCODE_SERVFAIL ? "SERVFAIL" :
+		    rcode == RCODE_REFUSED ? "REFUSED" : "server error");
+	/* NXDOMAIN from libunbound comes without a message to read. */
+	if (q->ans == NULL) {
 		if ((*out = calloc(1, sizeof(**out))) == NULL)
 			return hsmca_err_set(err, HSMCA_ENOMEM,
 			    "serverInternal", "out of memory");
 		(*out)->rcode = RCODE_NXDOMAIN;
 		(*out)->nxdomain = true;
-		return 0;
 	}
-	if (q->ans == NULL)
-		return hsmca_err_set(err, HSMCA_EIO, "dns",
-		    "DNS problem looking up %s for %s: the answer does not "
-		    "parse", t, name);
-	if (q->ans->rcode != 0 && q->ans->rcode != RCODE_NXDOMAIN)
-		return hsmca_err_set(err, HSMCA_EIO, "dns",
-		    "DNS problem looking up %s for %s: %s", t, name,
-		    q->ans->rcode == RCODE_SERVFAIL ? "SERVFAIL" :
-		    q->ans->rcode == RCODE_REFUSED ? "REFUSED" :
-		    "server error");
 	return 0;
 }
 

@@ -58,7 +58,6 @@ struct validator {
 	char fwd[80];			/* libunbound's "addr@port"; "":
 					   /etc/resolv.conf */
 	char *ta_path;			/* trust anchor file; NULL: none */
-	bool dnssec;			/* a trust anchor was loaded */
 
 	SSL_CTX *tls;			/* tls-alpn-01 client, shared */
 	bool curl_init;			/* curl_global_init() done */

@@ -12,10 +12,7 @@
  * cache is capped at 0 s (every attempt sees the zone as it is now), so
  * a shared one would save nothing.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/time.h>
 
 #include <event2/event.h>
