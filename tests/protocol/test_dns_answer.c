@@ -1,10 +1,10 @@
 /*
  * tests/protocol/test_dns_answer.c - val_answer_parse(): from a DNS
  * message to the RDATA of the asked type, in wire form exactly as the
- * records carry it (CAA and TXT are judged from those octets); the
- * records of other types (a CNAME in front of its A) are left out; a
- * response with no such record, NXDOMAIN, and messages that do not
- * parse.
+ * records carry it (CAA and TXT are judged from those octets), also
+ * beyond ldns's first buffer size; the records of other types (a CNAME
+ * in front of its A) are left out; a response with no such record,
+ * NXDOMAIN, and messages that do not parse.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +117,28 @@ test_caa_and_txt_raw(void **state)
 	val_answer_free(a);
 }
 
+/* RDATA longer than the 512 octets ldns's buffer starts with. */
+static void
+test_long_rdata(void **state)
+{
+	unsigned char txt[3 * 256], m[1024];
+	const struct rr t[] = {
+		{ "long.example.test", VAL_RR_TXT, txt, sizeof(txt) },
+	};
+	struct val_answer *a;
+	size_t len, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(txt); i++)
+		txt[i] = i % 256 == 0 ? 255 : (unsigned char)('a' + i % 26);
+	len = message(m, "long.example.test", VAL_RR_TXT, 0, t, 1);
+	assert_non_null(a = val_answer_parse(m, len, VAL_RR_TXT));
+	assert_int_equal(a->n, 1);
+	assert_int_equal(a->len[0], sizeof(txt));
+	assert_memory_equal(a->data[0], txt, sizeof(txt));
+	val_answer_free(a);
+}
+
 static void
 test_cname_left_out(void **state)
 {
@@ -190,6 +212,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_caa_and_txt_raw),
+		cmocka_unit_test(test_long_rdata),
 		cmocka_unit_test(test_cname_left_out),
 		cmocka_unit_test(test_nxdomain_and_nodata),
 		cmocka_unit_test(test_malformed),
