@@ -182,15 +182,25 @@ test_failure(void **state)
 	assert_int_equal(th_acme_marks(e->st), 0);
 }
 
+static int
+mark_fn(struct store_txn *txn, void *arg)
+{
+	return store_acme_queue_put(txn, *(uint64_t *)arg, 0);
+}
+
 /* Authorization gone: its mark goes, nothing else is written. */
 static void
 test_gone(void **state)
 {
 	struct th_store *e = *state;
 	struct store_acme_authz *z = NULL;
+	uint64_t gone = 9;
 
 	put_authz(e->st, 1, ACME_ST_PENDING, ACME_ST_PROCESSING,
 	    ACME_ST_PENDING, false);
+	/* A mark left for 9, whose authorization is no longer stored. */
+	assert_int_equal(store_write(e->st, mark_fn, &gone, NULL), 0);
+	assert_int_equal(th_acme_marks(e->st), 2);
 	result(e->st, 9, 0, NULL);
 	assert_int_equal(th_acme_marks(e->st), 1);
 	assert_int_not_equal(store_acme_authz_get(e->st, 9, &z, NULL), 0);
